@@ -1,0 +1,79 @@
+// job: a submission (job_spec, validated from JSON), its score, and the scheduler's record.
+//
+// Field rules are trace-format.md "Job object" and "Types"; the score is matching.md
+// section 1. The record is owned by the scheduler; the job index only points at it.
+#pragma once
+
+#include "core/error.hpp"
+#include "core/job_class.hpp"
+#include "core/json_util.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace jobrouter {
+
+using time_ms = std::int64_t;  ///< ms since the Unix epoch (virtual in replay, wall clock in serve)
+
+inline constexpr std::int64_t kDefaultPriority = 50;
+inline constexpr std::int64_t kMaxPriority = 1023;
+inline constexpr std::int64_t kDefaultMaxRetries = 3;
+
+/// A validated submission.
+struct job_spec {
+    std::string id;
+    std::string service_required;
+    std::int64_t priority = kDefaultPriority;
+    std::optional<std::int64_t> workflow_priority;
+    std::optional<std::int64_t> workflow_datetime;
+    std::string customer_id;
+    std::string workflow_id;
+    std::int64_t max_retries = kDefaultMaxRetries;
+    json::object requirements;
+    json::value payload;  ///< carried untouched (null when absent)
+    json::object extras;  ///< unknown top-level fields, kept and returned (EMP sends job_type...)
+};
+
+/// Validates a job object. `path` prefixes field names in errors ("job" gives
+/// "job.requirements.hardware.gpu_memory_gb: must be a number or \"all\", got string \"16\"").
+result<job_spec> parse_job_spec(const json::value& v, const std::string& path = "job");
+
+/// matching.md section 1: p * 2^42 + (2^42 - 1 - offset_ms); exact in a double.
+double job_score(const job_spec& spec, time_ms submitted_at);
+
+enum class job_status { pending, assigned, retrying, completed, failed, cancelled };
+
+std::string_view to_string(job_status s);
+
+/// The scheduler's record of one job.
+struct job {
+    std::string id;
+    double score = 0;
+    std::shared_ptr<const job_class> cls;
+    std::int64_t priority = kDefaultPriority;
+    std::optional<std::int64_t> workflow_priority;
+    std::optional<std::int64_t> workflow_datetime;
+    std::int64_t max_retries = kDefaultMaxRetries;
+    json::value payload;
+    json::object extras;
+
+    job_status status = job_status::pending;
+    std::int64_t attempts = 0;       ///< claims so far
+    std::string worker_id;           ///< holder while assigned
+    time_ms lease_deadline = 0;      ///< while assigned: expires at the first event after it
+    time_ms retry_at = 0;            ///< while retrying: pending again at this time
+    std::optional<time_ms> timer_at; ///< when the scheduler's next timed effect for it is due
+    time_ms created_at = 0;
+    std::optional<time_ms> assigned_at, completed_at, failed_at, cancelled_at;
+    json::value result;              ///< from complete
+    json::value last_error;          ///< from the last fail
+
+    const std::string& service_required() const { return cls->service_required; }
+    bool is_final() const {
+        return status == job_status::completed || status == job_status::failed || status == job_status::cancelled;
+    }
+};
+
+}  // namespace jobrouter

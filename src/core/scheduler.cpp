@@ -1,0 +1,235 @@
+#include "core/scheduler.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace jobrouter {
+
+namespace {
+
+constexpr time_ms kTimeMax = std::numeric_limits<time_ms>::max();
+
+time_ms add_saturated(time_ms a, time_ms b) { return a > kTimeMax - b ? kTimeMax : a + b; }
+
+}  // namespace
+
+scheduler::scheduler(const service_mapping& mapping, const strategy& strat, scheduler_options options)
+    : mapping_(mapping), strategy_(strat), options_(options) {}
+
+std::shared_ptr<const job_class> scheduler::intern(job_class c) {
+    if (auto it = classes_.find(c.signature); it != classes_.end())
+        if (auto existing = it->second.lock()) return existing;
+    std::string signature = c.signature;
+    // The deleter runs when the last job of the class goes, so classes_ only holds live ones.
+    std::shared_ptr<const job_class> p(new job_class(std::move(c)), [this](const job_class* dead) {
+        classes_.erase(dead->signature);
+        delete dead;
+    });
+    classes_[signature] = p;
+    return p;
+}
+
+std::optional<time_ms> scheduler::next_due() const {
+    if (timers_.empty()) return std::nullopt;
+    return timers_.begin()->first;
+}
+
+void scheduler::advance(time_ms t) {
+    now_ = std::max(now_, t);
+    apply_due();
+}
+
+void scheduler::apply_due() {
+    while (!timers_.empty() && timers_.begin()->first <= now_) {
+        job& j = *timers_.begin()->second;
+        timers_.erase(timers_.begin());
+        j.timer_at.reset();
+        if (j.status == job_status::assigned) {
+            // An expired lease is a failed attempt whose failure time is the deadline.
+            record_failure(j, j.lease_deadline, true);
+        } else if (j.status == job_status::retrying) {
+            j.status = job_status::pending;
+            index_.insert(j);
+        }
+    }
+}
+
+void scheduler::set_timer(job& j, time_ms at) {
+    clear_timer(j);
+    timers_.emplace(at, &j);
+    j.timer_at = at;
+}
+
+void scheduler::clear_timer(job& j) {
+    if (!j.timer_at) return;
+    timers_.erase({*j.timer_at, &j});
+    j.timer_at.reset();
+}
+
+time_ms scheduler::backoff(std::int64_t attempts) const {
+    const time_ms base = options_.retry_backoff_ms;
+    const time_ms cap = options_.retry_backoff_max_ms;
+    if (base == 0) return 0;
+    const std::int64_t shift = std::max<std::int64_t>(attempts - 1, 0);
+    if (shift >= 62 || base > (cap >> shift)) return cap;
+    return std::min(base << shift, cap);
+}
+
+void scheduler::release_from_worker(job& j) {
+    if (auto it = workers_.find(j.worker_id); it != workers_.end()) it->second.assigned.erase(j.id);
+    j.worker_id.clear();
+    clear_timer(j);
+}
+
+void scheduler::record_failure(job& j, time_ms failure_time, bool retryable) {
+    release_from_worker(j);
+    if (retryable && j.attempts < j.max_retries) {
+        j.status = job_status::retrying;
+        j.retry_at = add_saturated(failure_time, backoff(j.attempts));
+        set_timer(j, j.retry_at);
+    } else {
+        j.status = job_status::failed;
+        j.failed_at = now_;
+    }
+}
+
+result<job*> scheduler::find_job_for_update(std::string_view id) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return make_error("job_id", "unknown job " + quoted(id));
+    return &it->second;
+}
+
+result<worker*> scheduler::find_worker_for_update(std::string_view id) {
+    auto it = workers_.find(id);
+    if (it == workers_.end()) return make_error("worker_id", "unknown worker " + quoted(id));
+    return &it->second;
+}
+
+const job* scheduler::find_job(std::string_view id) const {
+    auto it = jobs_.find(id);
+    return it == jobs_.end() ? nullptr : &it->second;
+}
+
+const worker* scheduler::find_worker(std::string_view id) const {
+    auto it = workers_.find(id);
+    return it == workers_.end() ? nullptr : &it->second;
+}
+
+result<const job*> scheduler::submit(job_spec spec) {
+    if (jobs_.find(spec.id) != jobs_.end())
+        return make_error("job.id", "duplicate job id " + quoted(spec.id) + " (a job with this id already exists)");
+    job j;
+    j.id = spec.id;
+    j.score = job_score(spec, now_);
+    j.cls = intern(make_job_class(std::move(spec.service_required), std::move(spec.customer_id),
+                                  std::move(spec.workflow_id), std::move(spec.requirements)));
+    j.priority = spec.priority;
+    j.workflow_priority = spec.workflow_priority;
+    j.workflow_datetime = spec.workflow_datetime;
+    j.max_retries = spec.max_retries;
+    j.payload = std::move(spec.payload);
+    j.extras = std::move(spec.extras);
+    j.created_at = now_;
+    auto [it, inserted] = jobs_.emplace(j.id, std::move(j));
+    index_.insert(it->second);
+    return &it->second;
+}
+
+result<void> scheduler::register_worker(worker_capabilities caps) {
+    auto [it, inserted] = workers_.try_emplace(caps.worker_id);
+    it->second.caps = std::move(caps);
+    return {};
+}
+
+result<void> scheduler::unregister_worker(std::string_view worker_id) {
+    auto w = find_worker_for_update(worker_id);
+    if (!w) return w.error();
+    const std::set<std::string> held = (*w)->assigned;
+    for (const std::string& id : held) record_failure(jobs_.find(id)->second, now_, true);
+    workers_.erase(workers_.find(worker_id));
+    apply_due();
+    return {};
+}
+
+result<const job*> scheduler::claim(std::string_view worker_id) {
+    auto w = find_worker_for_update(worker_id);
+    if (!w) return w.error();
+    const worker_capabilities& caps = (*w)->caps;
+    job* j = index_.best_match(strategy_.offered_keys(caps), caps);
+    if (!j) return nullptr;
+    index_.erase(*j);
+    j->status = job_status::assigned;
+    ++j->attempts;
+    j->worker_id = caps.worker_id;
+    j->assigned_at = now_;
+    j->lease_deadline = add_saturated(now_, options_.lease_ms);
+    // The lease is seen expired by the first event *after* the deadline.
+    set_timer(*j, add_saturated(j->lease_deadline, 1));
+    (*w)->assigned.insert(j->id);
+    return j;
+}
+
+namespace {
+
+error not_assigned(const job& j) {
+    return make_error("job_id", "job " + quoted(j.id) + " is " + std::string(to_string(j.status)) + ", not assigned");
+}
+
+}  // namespace
+
+result<void> scheduler::complete(std::string_view job_id, json::value job_result) {
+    auto j = find_job_for_update(job_id);
+    if (!j) return j.error();
+    if ((*j)->status != job_status::assigned) return not_assigned(**j);
+    release_from_worker(**j);
+    (*j)->status = job_status::completed;
+    (*j)->completed_at = now_;
+    (*j)->result = std::move(job_result);
+    return {};
+}
+
+result<void> scheduler::fail(std::string_view job_id, bool retryable, json::value job_error) {
+    auto j = find_job_for_update(job_id);
+    if (!j) return j.error();
+    if ((*j)->status != job_status::assigned) return not_assigned(**j);
+    (*j)->last_error = std::move(job_error);
+    record_failure(**j, now_, retryable);
+    apply_due();  // a zero back-off makes the job pending at once
+    return {};
+}
+
+result<void> scheduler::cancel(std::string_view job_id) {
+    auto j = find_job_for_update(job_id);
+    if (!j) return j.error();
+    job& x = **j;
+    if (x.is_final()) return make_error("job_id", "job " + quoted(x.id) + " is already " + std::string(to_string(x.status)));
+    if (x.status == job_status::pending) index_.erase(x);
+    release_from_worker(x);
+    x.status = job_status::cancelled;
+    x.cancelled_at = now_;
+    return {};
+}
+
+result<void> scheduler::heartbeat(std::string_view worker_id) {
+    auto w = find_worker_for_update(worker_id);
+    if (!w) return w.error();
+    for (const std::string& id : (*w)->assigned) {
+        job& j = jobs_.find(id)->second;
+        j.lease_deadline = add_saturated(now_, options_.lease_ms);
+        set_timer(j, add_saturated(j.lease_deadline, 1));
+    }
+    return {};
+}
+
+result<std::vector<explained_job>> scheduler::explain_claim(std::string_view worker_id, std::size_t n) const {
+    const worker* w = find_worker(worker_id);
+    if (!w) return make_error("worker_id", "unknown worker " + quoted(worker_id));
+    std::vector<explained_job> out;
+    for (const job* j : index_.top(n)) {
+        if (auto why = find_rejection(*j->cls, w->caps, strategy_.offered_keys(w->caps), true))
+            out.push_back({j, std::move(*why)});
+    }
+    return out;
+}
+
+}  // namespace jobrouter

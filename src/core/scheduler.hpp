@@ -1,0 +1,124 @@
+// scheduler: the sans-I/O heart of jobrouter. It owns every job and worker record and the
+// pending index, and applies events (submit, register, claim, complete, fail, cancel,
+// heartbeat, unregister) at a time the caller gives with advance(). It never reads a clock,
+// a socket or a file: replay feeds it a trace's virtual time; serve feeds it the wall clock
+// from the one executor that owns it (and arms one timer at next_due()).
+//
+// Lifecycle (trace-format.md "Precise rules"): pending -> assigned -> completed | failed |
+// cancelled; a failed attempt with attempts left goes to retrying for the back-off, then back
+// to pending with its score (so its place) unchanged. A rejected event changes nothing.
+#pragma once
+
+#include "core/error.hpp"
+#include "core/job.hpp"
+#include "core/job_index.hpp"
+#include "core/matcher.hpp"
+#include "core/service_mapping.hpp"
+#include "core/worker.hpp"
+#include "strategies/strategy.hpp"
+
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace jobrouter {
+
+struct scheduler_options {
+    time_ms lease_ms = 60000;              ///< an assignment's lease; heartbeats renew it
+    time_ms retry_backoff_ms = 1000;       ///< wait before retry k is base * 2^(k-1) ...
+    time_ms retry_backoff_max_ms = 60000;  ///< ... capped at this
+};
+
+/// One pending job and the first rule that keeps a worker from it (explain).
+struct explained_job {
+    const job* j = nullptr;
+    rejection why;
+};
+
+class scheduler {
+public:
+    /// `mapping` and `strat` must outlive the scheduler.
+    scheduler(const service_mapping& mapping, const strategy& strat, scheduler_options options = {});
+    scheduler(const scheduler&) = delete;
+    scheduler& operator=(const scheduler&) = delete;
+
+    /// Moves the clock to `t` (never back) and applies every timed effect due by then, in order
+    /// of due time, ties by job id ascending, until nothing is due.
+    void advance(time_ms t);
+    time_ms now() const { return now_; }
+    /// When the next timed effect is due (serve arms its timer for it), if any.
+    std::optional<time_ms> next_due() const;
+
+    result<const job*> submit(job_spec spec);
+    /// Adds a worker, or replaces the capabilities of a known one (its jobs stay assigned).
+    result<void> register_worker(worker_capabilities caps);
+    /// Removes a worker; each job it holds counts a failed attempt.
+    result<void> unregister_worker(std::string_view worker_id);
+    /// The worker's next job (now assigned to it), or nullptr when no pending job matches.
+    result<const job*> claim(std::string_view worker_id);
+    result<void> complete(std::string_view job_id, json::value job_result = nullptr);
+    result<void> fail(std::string_view job_id, bool retryable = true, json::value job_error = nullptr);
+    result<void> cancel(std::string_view job_id);
+    /// Renews the leases of all the worker's assigned jobs.
+    result<void> heartbeat(std::string_view worker_id);
+
+    /// For each of the first `n` pending jobs in rank order, the first rule that keeps this
+    /// worker from it (jobs it would match are left out).
+    result<std::vector<explained_job>> explain_claim(std::string_view worker_id, std::size_t n = 10) const;
+
+    const job* find_job(std::string_view id) const;
+    const worker* find_worker(std::string_view id) const;
+    const strategy& matching_strategy() const { return strategy_; }
+    const service_mapping& mapping() const { return mapping_; }
+    const scheduler_options& options() const { return options_; }
+    std::size_t pending_count() const { return index_.size(); }
+    std::size_t job_count() const { return jobs_.size(); }
+    std::size_t bucket_count() const { return index_.bucket_count(); }
+
+    /// Calls f(const job&) for every known job, in no particular order.
+    template <class F>
+    void for_each_job(F&& f) const {
+        for (const auto& [id, j] : jobs_) f(j);
+    }
+
+private:
+    struct string_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    struct timer_order {
+        bool operator()(const std::pair<time_ms, job*>& a, const std::pair<time_ms, job*>& b) const {
+            return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
+        }
+    };
+
+    std::shared_ptr<const job_class> intern(job_class c);
+    result<job*> find_job_for_update(std::string_view id);
+    result<worker*> find_worker_for_update(std::string_view id);
+    void apply_due();
+    void set_timer(job& j, time_ms at);
+    void clear_timer(job& j);
+    void release_from_worker(job& j);
+    /// A failed attempt at `failure_time`: retrying (back-off) while attempts remain, else failed.
+    void record_failure(job& j, time_ms failure_time, bool retryable);
+    time_ms backoff(std::int64_t attempts) const;
+
+    const service_mapping& mapping_;
+    const strategy& strategy_;
+    scheduler_options options_;
+    time_ms now_ = 0;
+
+    // Declared before jobs_: job classes unregister themselves from it when the last job of a
+    // class goes, so it must outlive jobs_.
+    std::unordered_map<std::string, std::weak_ptr<const job_class>> classes_;
+    std::unordered_map<std::string, job, string_hash, std::equal_to<>> jobs_;
+    std::unordered_map<std::string, worker, string_hash, std::equal_to<>> workers_;
+    job_index index_;
+    std::set<std::pair<time_ms, job*>, timer_order> timers_;
+};
+
+}  // namespace jobrouter

@@ -1,0 +1,39 @@
+// worker: a worker's capabilities (trace-format.md "Capabilities object"), validated, and the
+// scheduler's record of a registered worker.
+//
+// `raw` is the capabilities object exactly as registered: custom requirement keys
+// (matching.md R3e) are dotted paths into it. `services` and `job_types` are resolved once
+// at registration, filling each from the mapping's worker type only when it is absent, so a
+// strategy just picks one of the two lists.
+#pragma once
+
+#include "core/error.hpp"
+#include "core/json_util.hpp"
+#include "core/service_mapping.hpp"
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace jobrouter {
+
+struct worker_capabilities {
+    std::string worker_id;
+    std::string worker_type;             ///< "" when not given
+    std::vector<std::string> services;   ///< offered under service-name (deduplicated, in order)
+    std::vector<std::string> job_types;  ///< offered under job-type (deduplicated, in order)
+    std::string workflow_id;             ///< "" when unrestricted (R1)
+    json::value raw;                     ///< the object as registered
+};
+
+/// Validates a capabilities object. `path` prefixes field names ("worker.worker_id: ...").
+result<worker_capabilities> parse_worker(const json::value& v, const service_mapping& mapping,
+                                         const std::string& path = "worker");
+
+/// The scheduler's record of a registered worker.
+struct worker {
+    worker_capabilities caps;
+    std::set<std::string> assigned;  ///< ids of the jobs it holds (ordered: deterministic replays)
+};
+
+}  // namespace jobrouter
