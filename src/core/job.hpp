@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 
 namespace jobrouter {
@@ -46,6 +47,8 @@ double job_score(const job_spec& spec, time_ms submitted_at);
 enum class job_status { pending, assigned, retrying, completed, failed, cancelled };
 
 std::string_view to_string(job_status s);
+
+inline std::ostream& operator<<(std::ostream& os, job_status s) { return os << to_string(s); }
 
 /// The scheduler's record of one job.
 struct job {
