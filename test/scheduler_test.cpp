@@ -288,3 +288,68 @@ BOOST_AUTO_TEST_CASE(explain_names_the_first_failing_rule) {
     BOOST_TEST(why[1].why.detail == "job needs \"y\"; worker offers [\"x\"]");
     BOOST_TEST(why[2].why.rule == "R1");
 }
+
+BOOST_AUTO_TEST_CASE(progress_marks_in_progress_and_renews_the_lease) {
+    fixture f(scheduler_options{1000, 0, 0});
+    f.add_worker(R"({"worker_id":"w","job_types":["x"]})");
+    f.submit(R"({"id":"j","service_required":"x"})");
+    f.claim("w");
+    BOOST_TEST(!f.s.progress("nope", 5));
+    f.at(800);
+    BOOST_REQUIRE(f.s.progress("j", 140));
+    const job* j = f.s.find_job("j");
+    BOOST_TEST(j->status == job_status::in_progress);
+    BOOST_TEST(j->progress == 100);  // clamped
+    BOOST_TEST(*j->started_at == kT0 + 800);
+    f.at(1700);
+    BOOST_TEST(f.status("j") == job_status::in_progress);  // renewed at 800 until 1800
+    BOOST_REQUIRE(f.s.complete("j", json::value("done")));
+    BOOST_TEST(f.status("j") == job_status::completed);
+    BOOST_TEST(!f.s.progress("j", 50));
+}
+
+BOOST_AUTO_TEST_CASE(forget_drops_only_finished_jobs) {
+    fixture f;
+    f.add_worker(R"({"worker_id":"w","job_types":["x"]})");
+    f.submit(R"({"id":"j","service_required":"x"})");
+    BOOST_TEST(f.s.forget("j").error().text() == "job_id: job \"j\" is pending, not finished");
+    BOOST_REQUIRE(f.s.cancel("j"));
+    BOOST_REQUIRE(f.s.forget("j"));
+    BOOST_TEST(f.s.find_job("j") == nullptr);
+    f.submit(R"({"id":"j","service_required":"x"})");  // the id is free again
+    BOOST_TEST(f.claim("w") == "j");
+}
+
+BOOST_AUTO_TEST_CASE(events_report_every_state_change_in_order) {
+    fixture f(scheduler_options{1000, 0, 0, true});
+    f.add_worker(R"({"worker_id":"w","job_types":["x"]})");
+    f.submit(R"({"id":"j","service_required":"x","max_retries":2})");
+    f.claim("w");
+    BOOST_REQUIRE(f.s.progress("j", 10));
+    BOOST_REQUIRE(f.s.fail("j"));
+    f.claim("w");
+    BOOST_REQUIRE(f.s.cancel("j"));
+    BOOST_REQUIRE(f.s.unregister_worker("w"));
+    std::vector<std::string> seen;
+    for (const auto& e : f.s.take_events()) seen.push_back(std::string(to_string(e.kind)) + ":" + e.job_id + ":" + e.worker_id);
+    BOOST_TEST(seen == (std::vector<std::string>{"worker_joined::w", "submitted:j:", "assigned:j:w", "progress:j:w", "retried:j:w",
+                                                 "requeued:j:", "assigned:j:w", "cancelled:j:w", "worker_left::w"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(f.s.take_events().empty());
+}
+
+BOOST_AUTO_TEST_CASE(release_hands_a_job_back_without_an_attempt) {
+    fixture f;
+    f.add_worker(R"({"worker_id":"w","job_types":["x"]})");
+    f.submit(R"({"id":"j","service_required":"x","max_retries":1})");
+    f.claim("w");
+    BOOST_REQUIRE(f.s.release("j"));
+    BOOST_TEST(f.status("j") == job_status::pending);
+    BOOST_TEST(f.s.find_job("j")->attempts == 0);
+    BOOST_TEST(f.s.find_worker("w")->assigned.empty());
+    BOOST_TEST(!f.s.next_due().has_value());
+    BOOST_TEST(f.claim("w") == "j");
+    BOOST_REQUIRE(f.s.fail("j"));
+    BOOST_TEST(f.status("j") == job_status::failed);  // the one real attempt
+    BOOST_TEST(!f.s.release("j"));
+}

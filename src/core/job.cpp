@@ -99,6 +99,7 @@ std::string_view to_string(job_status s) {
     switch (s) {
     case job_status::pending: return "pending";
     case job_status::assigned: return "assigned";
+    case job_status::in_progress: return "in_progress";
     case job_status::retrying: return "retrying";
     case job_status::completed: return "completed";
     case job_status::failed: return "failed";

@@ -44,7 +44,10 @@ result<job_spec> parse_job_spec(const json::value& v, const std::string& path = 
 /// matching.md section 1: p * 2^42 + (2^42 - 1 - offset_ms); exact in a double.
 double job_score(const job_spec& spec, time_ms submitted_at);
 
-enum class job_status { pending, assigned, retrying, completed, failed, cancelled };
+/// pending -> assigned -> in_progress -> completed | failed | cancelled; a failed attempt with
+/// attempts left goes to retrying, then back to pending. Replay never reports progress, so its
+/// jobs go straight from assigned to their end.
+enum class job_status { pending, assigned, in_progress, retrying, completed, failed, cancelled };
 
 std::string_view to_string(job_status s);
 
@@ -70,10 +73,15 @@ struct job {
     std::optional<time_ms> timer_at; ///< when the scheduler's next timed effect for it is due
     time_ms created_at = 0;
     std::optional<time_ms> assigned_at, completed_at, failed_at, cancelled_at;
+    std::optional<time_ms> started_at;  ///< first progress of the current attempt
+    std::int64_t progress = 0;       ///< 0..100, last reported for the current attempt
     json::value result;              ///< from complete
     json::value last_error;          ///< from the last fail
+    std::uint64_t seq = 0;           ///< submission order, unique (listing, pagination)
 
     const std::string& service_required() const { return cls->service_required; }
+    /// Held by a worker: assigned or in progress.
+    bool is_running() const { return status == job_status::assigned || status == job_status::in_progress; }
     bool is_final() const {
         return status == job_status::completed || status == job_status::failed || status == job_status::cancelled;
     }

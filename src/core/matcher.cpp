@@ -74,11 +74,15 @@ std::optional<rejection> requirements_rejection(const job_class& c, const worker
     if (const json::value* hw = positive.if_contains("hardware"); hw && hw->is_object()) {
         const json::value* worker_hw = member(&worker, "hardware");
         for (const auto& kv : hw->get_object()) {
-            if (!is_hardware_limit(kv.key()) || !is_number(kv.value())) continue;
+            if (!is_hardware_limit(kv.key())) continue;
+            const json::value& need = kv.value();
+            if (need.is_string() && need.get_string() == "all") continue;
+            // D3: any other non-number (only jobs written by someone else can carry one) simply
+            // does not match, rather than failing the whole claim.
             const json::value* have = member(worker_hw, kv.key());
-            if (have && is_number(*have) && as_double(*have) >= as_double(kv.value())) continue;
+            if (is_number(need) && have && is_number(*have) && as_double(*have) >= as_double(need)) continue;
             return reject("R3a", [&] {
-                return std::string(kv.key()) + " needs " + format_number(kv.value()) + ", worker has " +
+                return std::string(kv.key()) + " needs " + (is_number(need) ? format_number(need) : describe(need)) + ", worker has " +
                        (have ? (is_number(*have) ? format_number(*have) : describe(*have)) : "none");
             });
         }

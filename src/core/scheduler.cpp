@@ -11,6 +11,12 @@ constexpr time_ms kTimeMax = std::numeric_limits<time_ms>::max();
 
 time_ms add_saturated(time_ms a, time_ms b) { return a > kTimeMax - b ? kTimeMax : a + b; }
 
+error not_assigned(const job& j) {
+    return make_error("job_id", "job " + quoted(j.id) + " is " + std::string(to_string(j.status)) + ", not assigned");
+}
+
+error not_known(std::string_view id) { return make_error("job_id", "unknown job " + quoted(id)); }
+
 }  // namespace
 
 scheduler::scheduler(const service_mapping& mapping, const strategy& strat, scheduler_options options)
@@ -29,6 +35,10 @@ std::shared_ptr<const job_class> scheduler::intern(job_class c) {
     return p;
 }
 
+void scheduler::emit(event_kind kind, const std::string& job_id, const std::string& worker_id) {
+    if (options_.record_events) events_.push_back(scheduler_event{kind, job_id, worker_id, now_});
+}
+
 std::optional<time_ms> scheduler::next_due() const {
     if (timers_.empty()) return std::nullopt;
     return timers_.begin()->first;
@@ -44,12 +54,14 @@ void scheduler::apply_due() {
         job& j = *timers_.begin()->second;
         timers_.erase(timers_.begin());
         j.timer_at.reset();
-        if (j.status == job_status::assigned) {
+        if (j.is_running()) {
             // An expired lease is a failed attempt whose failure time is the deadline.
+            j.last_error = "lease expired";
             record_failure(j, j.lease_deadline, true);
         } else if (j.status == job_status::retrying) {
             j.status = job_status::pending;
             index_.insert(j);
+            emit(event_kind::requeued, j.id, {});
         }
     }
 }
@@ -82,20 +94,23 @@ void scheduler::release_from_worker(job& j) {
 }
 
 void scheduler::record_failure(job& j, time_ms failure_time, bool retryable) {
+    const std::string holder = j.worker_id;
     release_from_worker(j);
     if (retryable && j.attempts < j.max_retries) {
         j.status = job_status::retrying;
         j.retry_at = add_saturated(failure_time, backoff(j.attempts));
         set_timer(j, j.retry_at);
+        emit(event_kind::retried, j.id, holder);
     } else {
         j.status = job_status::failed;
         j.failed_at = now_;
+        emit(event_kind::failed, j.id, holder);
     }
 }
 
 result<job*> scheduler::find_job_for_update(std::string_view id) {
     auto it = jobs_.find(id);
-    if (it == jobs_.end()) return make_error("job_id", "unknown job " + quoted(id));
+    if (it == jobs_.end()) return not_known(id);
     return &it->second;
 }
 
@@ -130,14 +145,17 @@ result<const job*> scheduler::submit(job_spec spec) {
     j.payload = std::move(spec.payload);
     j.extras = std::move(spec.extras);
     j.created_at = now_;
+    j.seq = next_seq_++;
     auto [it, inserted] = jobs_.emplace(j.id, std::move(j));
     index_.insert(it->second);
+    emit(event_kind::submitted, it->second.id, {});
     return &it->second;
 }
 
 result<void> scheduler::register_worker(worker_capabilities caps) {
     auto [it, inserted] = workers_.try_emplace(caps.worker_id);
     it->second.caps = std::move(caps);
+    if (inserted) emit(event_kind::worker_joined, {}, it->first);
     return {};
 }
 
@@ -146,6 +164,7 @@ result<void> scheduler::unregister_worker(std::string_view worker_id) {
     if (!w) return w.error();
     const std::set<std::string> held = (*w)->assigned;
     for (const std::string& id : held) record_failure(jobs_.find(id)->second, now_, true);
+    emit(event_kind::worker_left, {}, std::string(worker_id));
     workers_.erase(workers_.find(worker_id));
     apply_due();
     return {};
@@ -162,36 +181,34 @@ result<const job*> scheduler::claim(std::string_view worker_id) {
     ++j->attempts;
     j->worker_id = caps.worker_id;
     j->assigned_at = now_;
+    j->started_at.reset();
+    j->progress = 0;
     j->lease_deadline = add_saturated(now_, options_.lease_ms);
     // The lease is seen expired by the first event *after* the deadline.
     set_timer(*j, add_saturated(j->lease_deadline, 1));
     (*w)->assigned.insert(j->id);
+    emit(event_kind::assigned, j->id, caps.worker_id);
     return j;
 }
-
-namespace {
-
-error not_assigned(const job& j) {
-    return make_error("job_id", "job " + quoted(j.id) + " is " + std::string(to_string(j.status)) + ", not assigned");
-}
-
-}  // namespace
 
 result<void> scheduler::complete(std::string_view job_id, json::value job_result) {
     auto j = find_job_for_update(job_id);
     if (!j) return j.error();
-    if ((*j)->status != job_status::assigned) return not_assigned(**j);
+    if (!(*j)->is_running()) return not_assigned(**j);
+    const std::string holder = (*j)->worker_id;
     release_from_worker(**j);
     (*j)->status = job_status::completed;
     (*j)->completed_at = now_;
+    (*j)->progress = 100;
     (*j)->result = std::move(job_result);
+    emit(event_kind::completed, (*j)->id, holder);
     return {};
 }
 
 result<void> scheduler::fail(std::string_view job_id, bool retryable, json::value job_error) {
     auto j = find_job_for_update(job_id);
     if (!j) return j.error();
-    if ((*j)->status != job_status::assigned) return not_assigned(**j);
+    if (!(*j)->is_running()) return not_assigned(**j);
     (*j)->last_error = std::move(job_error);
     record_failure(**j, now_, retryable);
     apply_due();  // a zero back-off makes the job pending at once
@@ -204,9 +221,11 @@ result<void> scheduler::cancel(std::string_view job_id) {
     job& x = **j;
     if (x.is_final()) return make_error("job_id", "job " + quoted(x.id) + " is already " + std::string(to_string(x.status)));
     if (x.status == job_status::pending) index_.erase(x);
+    const std::string holder = x.worker_id;
     release_from_worker(x);
     x.status = job_status::cancelled;
     x.cancelled_at = now_;
+    emit(event_kind::cancelled, x.id, holder);
     return {};
 }
 
@@ -218,6 +237,42 @@ result<void> scheduler::heartbeat(std::string_view worker_id) {
         j.lease_deadline = add_saturated(now_, options_.lease_ms);
         set_timer(j, add_saturated(j.lease_deadline, 1));
     }
+    return {};
+}
+
+result<void> scheduler::progress(std::string_view job_id, std::int64_t percent) {
+    auto j = find_job_for_update(job_id);
+    if (!j) return j.error();
+    job& x = **j;
+    if (!x.is_running()) return not_assigned(x);
+    x.status = job_status::in_progress;
+    if (!x.started_at) x.started_at = now_;
+    x.progress = std::clamp<std::int64_t>(percent, 0, 100);
+    x.lease_deadline = add_saturated(now_, options_.lease_ms);
+    set_timer(x, add_saturated(x.lease_deadline, 1));
+    emit(event_kind::progress, x.id, x.worker_id);
+    return {};
+}
+
+result<void> scheduler::release(std::string_view job_id) {
+    auto j = find_job_for_update(job_id);
+    if (!j) return j.error();
+    job& x = **j;
+    if (!x.is_running()) return not_assigned(x);
+    release_from_worker(x);
+    --x.attempts;
+    x.status = job_status::pending;
+    index_.insert(x);
+    emit(event_kind::requeued, x.id, {});
+    return {};
+}
+
+result<void> scheduler::forget(std::string_view job_id) {
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) return not_known(job_id);
+    if (!it->second.is_final())
+        return make_error("job_id", "job " + quoted(job_id) + " is " + std::string(to_string(it->second.status)) + ", not finished");
+    jobs_.erase(it);
     return {};
 }
 

@@ -13,6 +13,7 @@
 #include "core/job.hpp"
 #include "core/job_index.hpp"
 #include "core/matcher.hpp"
+#include "core/scheduler_event.hpp"
 #include "core/service_mapping.hpp"
 #include "core/worker.hpp"
 #include "strategies/strategy.hpp"
@@ -23,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace jobrouter {
@@ -31,6 +33,7 @@ struct scheduler_options {
     time_ms lease_ms = 60000;              ///< an assignment's lease; heartbeats renew it
     time_ms retry_backoff_ms = 1000;       ///< wait before retry k is base * 2^(k-1) ...
     time_ms retry_backoff_max_ms = 60000;  ///< ... capped at this
+    bool record_events = false;            ///< keep events for take_events() (serve); replay leaves it off
 };
 
 /// One pending job and the first rule that keeps a worker from it (explain).
@@ -65,6 +68,17 @@ public:
     result<void> cancel(std::string_view job_id);
     /// Renews the leases of all the worker's assigned jobs.
     result<void> heartbeat(std::string_view worker_id);
+    /// A running job's worker reports progress (0..100): the job is in progress and its lease
+    /// is renewed.
+    result<void> progress(std::string_view job_id, std::int64_t percent);
+    /// Hands a running job back to pending without counting the attempt (graceful shutdown):
+    /// it keeps its score, so its place.
+    result<void> release(std::string_view job_id);
+    /// Drops a finished (completed, failed or cancelled) job; its id may then be used again.
+    result<void> forget(std::string_view job_id);
+
+    /// The events since the last call, in order (only with options.record_events).
+    std::vector<scheduler_event> take_events() { return std::exchange(events_, {}); }
 
     /// For each of the first `n` pending jobs in rank order, the first rule that keeps this
     /// worker from it (jobs it would match are left out).
@@ -106,6 +120,7 @@ private:
     /// A failed attempt at `failure_time`: retrying (back-off) while attempts remain, else failed.
     void record_failure(job& j, time_ms failure_time, bool retryable);
     time_ms backoff(std::int64_t attempts) const;
+    void emit(event_kind kind, const std::string& job_id, const std::string& worker_id);
 
     const service_mapping& mapping_;
     const strategy& strategy_;
@@ -119,6 +134,8 @@ private:
     std::unordered_map<std::string, worker, string_hash, std::equal_to<>> workers_;
     job_index index_;
     std::set<std::pair<time_ms, job*>, timer_order> timers_;
+    std::vector<scheduler_event> events_;
+    std::uint64_t next_seq_ = 1;
 };
 
 }  // namespace jobrouter
