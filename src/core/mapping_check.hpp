@@ -32,9 +32,9 @@ struct summary_row {
     std::string job;
     std::vector<std::string> worker_types;  ///< sorted; empty: a job type a service accepts that no worker type takes
     std::string service;
-    std::string connector;         ///< "" when the service has none or is unknown
-    bool service_defined = true;   ///< `service` is a key of `services`
-    bool connector_built = true;   ///< `connector` is one this build has
+    std::string connector;        ///< "" when the service has none or is unknown
+    bool service_defined = true;  ///< `service` is a key of `services`
+    bool connector_built = true;  ///< `connector` is one this build has
 
     bool operator==(const summary_row&) const = default;
 };
@@ -52,7 +52,7 @@ struct check_options {
 };
 
 struct check_report {
-    std::vector<finding> findings;  ///< errors first, then warnings; otherwise in the order found
+    std::vector<finding> findings;            ///< errors first, then warnings; otherwise in the order found
     std::vector<strategy_summary> summaries;  ///< one per checked strategy, in the given order
 
     std::size_t count(finding::severity level) const;

@@ -43,7 +43,8 @@ result<std::vector<worker_count>> parse_workers_spec(std::string_view spec, cons
     while (true) {
         ++number;
         const auto comma = spec.find(',', pos);
-        const auto item = trim(spec.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
+        const auto item =
+            trim(spec.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
         const std::string label = "item " + std::to_string(number) + " " + quoted(item);
         if (item.empty())
             return make_error(where, "item " + std::to_string(number) + " is empty (remove the extra comma)");
