@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs jobrouter on its embedded defaults.
-# Until `jobrouter serve` lands this replays the demo trace config/examples/demo.trace.jsonl
-# with the embedded service mapping, under both strategies, with explanations.
+# Installs what is missing, builds, and runs `jobrouter serve` on its embedded defaults:
+# the HTTP API on 127.0.0.1:7700 and two in-process simulation workers (WORKERS=simulation:2).
+# Extra arguments go to `jobrouter serve` (see `build/jobrouter serve --help`).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 ensure_packages
 build
-for strategy in job-type service-name; do
-  log "replay config/examples/demo.trace.jsonl --strategy $strategy --explain"
-  "$BUILD_DIR/jobrouter" replay --strategy "$strategy" --explain "$REPO_ROOT/config/examples/demo.trace.jsonl"
-done
+exec "$BUILD_DIR/jobrouter" serve "$@"

@@ -1,4 +1,4 @@
-// command: the subcommands of the jobrouter binary (replay, ...). Each parses its own
+// command: the subcommands of the jobrouter binary (replay, check-config, ...). Each parses its own
 // options with Boost.Program_options, so `jobrouter <command> --help` describes exactly what
 // that command accepts.
 #pragma once
@@ -23,5 +23,9 @@ struct command_info {
 const std::vector<command_info>& commands();
 
 int run_replay_command(const std::vector<std::string>& args);
+int run_serve_command(const std::vector<std::string>& args);
+int run_submit_command(const std::vector<std::string>& args);
+int run_status_command(const std::vector<std::string>& args);
+int run_check_config_command(const std::vector<std::string>& args);
 
 }  // namespace jobrouter

@@ -163,7 +163,11 @@ result<void> scheduler::unregister_worker(std::string_view worker_id) {
     auto w = find_worker_for_update(worker_id);
     if (!w) return w.error();
     const std::set<std::string> held = (*w)->assigned;
-    for (const std::string& id : held) record_failure(jobs_.find(id)->second, now_, true);
+    for (const std::string& id : held) {
+        job& j = jobs_.find(id)->second;
+        j.last_error = "worker " + std::string(worker_id) + " left while running it";
+        record_failure(j, now_, true);
+    }
     emit(event_kind::worker_left, {}, std::string(worker_id));
     workers_.erase(workers_.find(worker_id));
     apply_due();

@@ -1,0 +1,61 @@
+#include "connectors/connector_registry.hpp"
+
+#include "connectors/local_simulation_connector.hpp"
+#include "connectors/mock_connector.hpp"
+#include "core/json_util.hpp"
+
+#include <functional>
+#include <utility>
+
+namespace jobrouter {
+
+namespace {
+
+using factory = std::function<std::unique_ptr<connector>(boost::asio::io_context&)>;
+
+// Only connectors that really exist are listed: check-config trusts these names (through
+// built_in_connector_names) to say which services can run in this binary, so a name added
+// here before its class exists would hide a real problem until serve fails.
+const std::vector<std::pair<std::string_view, factory>>& registry() {
+    static const std::vector<std::pair<std::string_view, factory>> entries{
+        {mock_connector::kName, [](boost::asio::io_context& io) { return std::make_unique<mock_connector>(io); }},
+        // FOR NOW the two simulation services run in process: the connectors issue replaces these
+        // two entries with the real HTTP and WebSocket protocol connectors (which talk to the
+        // simulation service at services.<s>.api_config). Until then this is why `jobrouter
+        // serve` runs simulation jobs in-process, without any simulation service running.
+        {"SimulationHttpConnector",
+         [](boost::asio::io_context& io) {
+             return std::make_unique<local_simulation_connector>(io, "SimulationHttpConnector");
+         }},
+        {"SimulationWebsocketConnector",
+         [](boost::asio::io_context& io) {
+             return std::make_unique<local_simulation_connector>(io, "SimulationWebsocketConnector");
+         }},
+    };
+    return entries;
+}
+
+}  // namespace
+
+std::vector<std::string> connector_registry_names() {
+    std::vector<std::string> names;
+    for (const auto& [name, make] : registry()) names.emplace_back(name);
+    return names;
+}
+
+bool has_connector(std::string_view name) {
+    for (const auto& [entry_name, make] : registry())
+        if (entry_name == name) return true;
+    return false;
+}
+
+result<std::unique_ptr<connector>> make_connector(std::string_view name, boost::asio::io_context& io) {
+    std::string known;
+    for (const auto& [entry_name, make] : registry()) {
+        if (entry_name == name) return make(io);
+        known += (known.empty() ? "" : ", ") + std::string(entry_name);
+    }
+    return make_error("connector", "unknown connector " + quoted(name) + " (this build has: " + known + ")");
+}
+
+}  // namespace jobrouter

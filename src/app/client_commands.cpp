@@ -1,0 +1,169 @@
+// jobrouter submit / jobrouter status: a CLI client of a running `jobrouter serve`.
+#include "app/command.hpp"
+#include "app/http_client.hpp"
+#include "core/json_util.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+namespace po = boost::program_options;
+
+namespace jobrouter {
+
+namespace {
+
+std::string default_server() {
+    const char* env = std::getenv("JOBROUTER_SERVER");
+    return env && *env ? env : "127.0.0.1:7700";
+}
+
+// Parses the reply's JSON; a non-2xx reply becomes an error carrying the server's message.
+result<json::value> call(const result<http_reply>& reply) {
+    if (!reply) return reply.error();
+    if (reply->status == 204) return json::value(nullptr);
+    auto body = parse_strict(reply->body);
+    if (reply->status >= 300) {
+        std::string message = "HTTP " + std::to_string(reply->status);
+        if (body && body->is_object())
+            if (const auto* e = body->get_object().if_contains("error"); e && e->is_object())
+                if (const auto* m = e->get_object().if_contains("message"); m && m->is_string())
+                    message += ": " + std::string(m->get_string());
+        return make_error("server", message);
+    }
+    if (!body) return make_error("server", "reply is not JSON: " + body.error().message);
+    return std::move(*body);
+}
+
+int usage_error(const char* command, const std::string& what) {
+    std::cerr << "jobrouter " << command << ": " << what << "\nTry 'jobrouter " << command << " --help'.\n";
+    return kExitUsage;
+}
+
+std::optional<http_client> connect_to(const char* command, const std::string& server) {
+    auto hp = split_host_port(server, "--server");
+    if (!hp) {
+        usage_error(command, hp.error().text());
+        return std::nullopt;
+    }
+    return std::optional<http_client>(std::in_place, hp->first, hp->second, std::chrono::seconds(30));
+}
+
+}  // namespace
+
+int run_submit_command(const std::vector<std::string>& args) {
+    std::string server = default_server(), service, payload = "null", requirements, id;
+    int priority = -1;
+    bool wait = false;
+    po::options_description opts("Options");
+    opts.add_options()("help,h", "show this help and exit")
+        ("server", po::value(&server)->default_value(server)->value_name("HOST:PORT"), "the server (env JOBROUTER_SERVER)")
+        ("service", po::value(&service)->value_name("NAME"), "service_required of the job (required)")
+        ("payload", po::value(&payload)->default_value(payload)->value_name("JSON"), "the job's payload")
+        ("requirements", po::value(&requirements)->value_name("JSON"), "the job's requirements object")
+        ("priority", po::value(&priority)->value_name("N"), "0..1023 (default 50)")
+        ("id", po::value(&id)->value_name("ID"), "client job id: resubmitting the same job is idempotent")
+        ("wait", po::bool_switch(&wait), "wait until the job ends, printing its progress; exit 1 unless it completed");
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(opts).run(), vm);
+        if (vm.count("help")) {
+            std::cout << "Usage: jobrouter submit --service NAME [options]\n\nSubmits a job to a running jobrouter serve and prints its id.\n\n" << opts;
+            return kExitOk;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return usage_error("submit", e.what());
+    }
+    if (service.empty()) return usage_error("submit", "--service is required");
+    json::object body{{"service_required", service}};
+    auto payload_json = parse_strict(payload);
+    if (!payload_json) return usage_error("submit", "--payload: " + payload_json.error().message);
+    body["payload"] = *payload_json;
+    if (!requirements.empty()) {
+        auto r = parse_strict(requirements);
+        if (!r) return usage_error("submit", "--requirements: " + r.error().message);
+        body["requirements"] = *r;
+    }
+    if (vm.count("priority")) body["priority"] = priority;
+    if (!id.empty()) body["id"] = id;
+
+    auto client = connect_to("submit", server);
+    if (!client) return kExitUsage;
+    auto submitted = call(client->post("/api/jobs", json::serialize(body)));
+    if (!submitted) {
+        std::cerr << "jobrouter submit: " << submitted.error().text() << "\n";
+        return kExitFailure;
+    }
+    const std::string job_id(submitted->at("job_id").as_string());
+    std::cout << job_id << "\n";
+    if (!wait) return kExitOk;
+    std::int64_t last_progress = -1;
+    std::string last_status;
+    for (;;) {
+        auto got = call(client->get("/api/jobs/" + job_id));
+        if (!got) {
+            std::cerr << "jobrouter submit: " << got.error().text() << "\n";
+            return kExitFailure;
+        }
+        const json::object& job = got->at("job").as_object();
+        const std::string status(job.at("status").as_string());
+        const std::int64_t progress = job.at("progress").to_number<std::int64_t>();
+        if (status != last_status || progress != last_progress)
+            std::cerr << job_id << ": " << status << " " << progress << "%\n";
+        last_status = status;
+        last_progress = progress;
+        if (status == "completed") {
+            std::cout << json::serialize(job.contains("result") ? job.at("result") : json::value(nullptr)) << "\n";
+            return kExitOk;
+        }
+        if (status == "failed" || status == "cancelled") {
+            if (job.contains("error")) std::cerr << "error: " << json::serialize(job.at("error")) << "\n";
+            return kExitFailure;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+int run_status_command(const std::vector<std::string>& args) {
+    std::string server = default_server(), job_id;
+    po::options_description opts("Options");
+    opts.add_options()("help,h", "show this help and exit")(
+        "server", po::value(&server)->default_value(server)->value_name("HOST:PORT"), "the server (env JOBROUTER_SERVER)");
+    po::options_description hidden;
+    hidden.add_options()("job", po::value(&job_id));
+    po::options_description all;
+    all.add(opts).add(hidden);
+    po::positional_options_description positional;
+    positional.add("job", 1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+        if (vm.count("help")) {
+            std::cout << "Usage: jobrouter status [JOB_ID] [options]\n\nWith JOB_ID: that job as JSON. Without: the server's "
+                         "health, workers and most recent jobs.\n\n"
+                      << opts;
+            return kExitOk;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return usage_error("status", e.what());
+    }
+    auto client = connect_to("status", server);
+    if (!client) return kExitUsage;
+    auto show = [&](const std::string& target) -> bool {
+        auto got = call(client->get(target));
+        if (!got) {
+            std::cerr << "jobrouter status: " << got.error().text() << "\n";
+            return false;
+        }
+        std::cout << json::serialize(*got) << "\n";
+        return true;
+    };
+    if (!job_id.empty()) return show("/api/jobs/" + job_id) ? kExitOk : kExitFailure;
+    return show("/health") && show("/api/workers") && show("/api/jobs?limit=20") ? kExitOk : kExitFailure;
+}
+
+}  // namespace jobrouter

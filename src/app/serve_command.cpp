@@ -1,0 +1,150 @@
+#include "app/command.hpp"
+#include "app/mapping_source.hpp"
+#include "app/serve_options.hpp"
+#include "core/workers_spec.hpp"
+#include "server/local_workers.hpp"
+#include "server/log.hpp"
+#include "server/server.hpp"
+#include "strategies/strategy_registry.hpp"
+
+#include <boost/asio/ip/host_name.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+
+namespace jobrouter {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+int fail_start(const std::string& message) {
+    log::error(message);
+    return kExitFailure;
+}
+
+result<tcp::endpoint> resolve_listen(asio::io_context& io, const std::string& listen) {
+    const auto colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon);
+    const std::string port = listen.substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(host, port, tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty()) return make_error("--listen", "cannot use " + quoted(listen) + ": " + (ec ? ec.message() : "no address"));
+    return results.begin()->endpoint();
+}
+
+}  // namespace
+
+int run_serve_command(const std::vector<std::string>& args) {
+    const env_lookup env = process_environment();
+    bool help = false;
+    auto parsed = parse_serve_options(args, env, help);
+    if (help) {
+        std::cout << serve_help();
+        return kExitOk;
+    }
+    if (!parsed) {
+        std::cerr << "jobrouter serve: " << parsed.error().text() << "\nTry 'jobrouter serve --help'.\n";
+        return kExitUsage;
+    }
+    const serve_options& o = *parsed;
+    log::configure(o.log_level == "debug" ? log::level::debug
+                   : o.log_level == "warn" ? log::level::warn
+                   : o.log_level == "error" ? log::level::error
+                                            : log::level::info,
+                   o.log_format == "json" ? log::format::json : log::format::text);
+
+    auto strat = make_strategy(o.strategy);
+    if (!strat) {
+        std::cerr << "jobrouter serve: " << strat.error().text() << "\n";
+        return kExitUsage;
+    }
+    auto mapping = load_mapping_source(o.mapping_file, env);
+    if (!mapping) return fail_start("cannot load the service mapping: " + mapping.error().text());
+    for (const auto& d : mapping->diagnostics)
+        log::warn("mapping: " + d.path + ": " + d.message);
+
+    std::vector<worker_count> counts;
+    if (o.workers != "none") {
+        auto spec = parse_workers_spec(o.workers, *mapping, "--workers");
+        if (!spec) {
+            std::cerr << "jobrouter serve: " << spec.error().text() << "\n";
+            return kExitUsage;
+        }
+        counts = std::move(*spec);
+    }
+    auto capabilities = capabilities_config_from_env(env);
+    if (!capabilities) return fail_start("cannot build worker capabilities: " + capabilities.error().text());
+
+    asio::io_context io(1);
+    auto endpoint = resolve_listen(io, o.listen);
+    if (!endpoint) {
+        std::cerr << "jobrouter serve: " << endpoint.error().text() << "\n";
+        return kExitUsage;
+    }
+    server_settings settings;
+    settings.listen = *endpoint;
+    settings.dispatching.scheduling = o.scheduling;
+    settings.dispatching.retention_ms = o.retention_ms;
+    settings.dispatching.retention_count = static_cast<std::size_t>(o.retention_count);
+    settings.dispatching.worker_timeout_ms = o.worker_timeout_ms;
+    settings.limits.max_body_bytes = static_cast<std::size_t>(o.max_body_bytes);
+    settings.limits.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
+    settings.limits.max_wait = std::chrono::milliseconds(o.max_wait_ms);
+    settings.shutdown_grace = std::chrono::milliseconds(o.shutdown_grace_ms);
+
+    system_clock_source clock;
+    server srv(io, *mapping, **strat, settings, clock);
+    const std::string machine_id = o.machine_id.empty() ? asio::ip::host_name() : o.machine_id;
+    auto workers = local_workers::create(io, srv.get_dispatcher(), counts, machine_id, *capabilities,
+                                         [](std::string_view m, const boost::json::object& f) { log::debug(m, f); });
+    if (!workers) return fail_start("cannot start in-process workers: " + workers.error().text());
+    srv.attach_workers(std::move(*workers));
+    try {
+        srv.start();
+    } catch (const boost::system::system_error& e) {
+        return fail_start("cannot listen on " + o.listen + ": " + e.code().message());
+    } catch (const error_exception& e) {
+        return fail_start(e.get().text());
+    }
+
+    const auto bound = srv.local_endpoint();
+    if (!o.port_file.empty()) std::ofstream(o.port_file) << bound.port() << "\n";
+    std::string worker_summary;
+    for (const auto& c : counts) worker_summary += (worker_summary.empty() ? "" : ",") + c.worker_type + ":" + std::to_string(c.count);
+    log::info("jobrouter serving", {{"listen", bound.address().to_string() + ":" + std::to_string(bound.port())},
+                                    {"strategy", std::string((*strat)->name())},
+                                    {"mapping", mapping->source_name},
+                                    {"workers", worker_summary.empty() ? "none" : worker_summary},
+                                    {"machine_id", machine_id}});
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    bool stopping = false;
+    std::function<void()> wait_signal = [&] {
+        signals.async_wait([&](boost::system::error_code ec, int signo) {
+            if (ec) return;
+            if (stopping) {  // a second signal: stop now
+                log::warn("second signal: exiting at once");
+                io.stop();
+                return;
+            }
+            stopping = true;
+            log::info("signal received: shutting down", {{"signal", signo}});
+            srv.shutdown([&] {
+                log::info("stopped");
+                io.stop();
+            });
+            wait_signal();
+        });
+    };
+    wait_signal();
+    io.run();
+    return kExitOk;
+}
+
+}  // namespace jobrouter

@@ -1,0 +1,130 @@
+#include "app/serve_options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace jobrouter {
+
+namespace {
+
+po::options_description describe_options(serve_options& o) {
+    po::options_description d("Options (flags win over JOBROUTER_* environment variables, which win over --config)");
+    d.add_options()
+        ("help,h", "show this help and exit")
+        ("config", po::value(&o.config_file)->value_name("FILE"), "INI file with any of these options (`listen = 0.0.0.0:7700`)")
+        ("listen", po::value(&o.listen)->default_value(o.listen)->value_name("HOST:PORT"), "address to serve the HTTP API on (port 0: any free port)")
+        ("mapping", po::value(&o.mapping_file)->value_name("FILE"), "service-mapping.json (default: the one compiled into the binary)")
+        ("strategy", po::value(&o.strategy)->default_value(o.strategy)->value_name("NAME"), "matching strategy: job-type|service-name")
+        ("workers", po::value(&o.workers)->default_value(o.workers)->value_name("SPEC"), "in-process workers, type:count,... (env WORKERS); \"none\" for none")
+        ("machine-id", po::value(&o.machine_id)->value_name("ID"), "prefix of in-process worker ids (default: the host name)")
+        ("log-format", po::value(&o.log_format)->default_value(o.log_format)->value_name("FMT"), "text|json")
+        ("log-level", po::value(&o.log_level)->default_value(o.log_level)->value_name("LEVEL"), "debug|info|warn|error (debug logs every job state change)")
+        ("lease-ms", po::value(&o.scheduling.lease_ms)->default_value(o.scheduling.lease_ms)->value_name("N"), "lease of an assignment; heartbeats and progress renew it")
+        ("retry-backoff-ms", po::value(&o.scheduling.retry_backoff_ms)->default_value(o.scheduling.retry_backoff_ms)->value_name("N"), "wait before retry k: N * 2^(k-1) ms")
+        ("retry-backoff-max-ms", po::value(&o.scheduling.retry_backoff_max_ms)->default_value(o.scheduling.retry_backoff_max_ms)->value_name("N"), "cap on the retry wait")
+        ("retention-ms", po::value(&o.retention_ms)->default_value(o.retention_ms)->value_name("N"), "finished jobs are kept this long ...")
+        ("retention-count", po::value(&o.retention_count)->default_value(o.retention_count)->value_name("N"), "... and at most this many")
+        ("worker-timeout-ms", po::value(&o.worker_timeout_ms)->default_value(o.worker_timeout_ms)->value_name("N"), "an external worker silent this long is removed; its jobs are retried")
+        ("shutdown-grace-ms", po::value(&o.shutdown_grace_ms)->default_value(o.shutdown_grace_ms)->value_name("N"), "on SIGINT/SIGTERM, running in-process jobs may finish this long before they are handed back")
+        ("max-body-bytes", po::value(&o.max_body_bytes)->default_value(o.max_body_bytes)->value_name("N"), "larger request bodies get 413")
+        ("read-timeout-ms", po::value(&o.read_timeout_ms)->default_value(o.read_timeout_ms)->value_name("N"), "a request (header and body) must arrive within this")
+        ("max-wait-ms", po::value(&o.max_wait_ms)->default_value(o.max_wait_ms)->value_name("N"), "the longest long-poll claim (?wait_ms is capped to it)")
+        ("port-file", po::value(&o.port_file)->value_name("FILE"), "write the bound port to FILE once listening");
+    return d;
+}
+
+// JOBROUTER_LEASE_MS -> lease-ms; WORKERS -> workers; anything else is not ours.
+std::string env_to_option(const po::options_description& d, const std::string& var) {
+    if (var == "WORKERS") return "workers";
+    const std::string prefix = "JOBROUTER_";
+    if (var.rfind(prefix, 0) != 0) return "";
+    std::string name;
+    for (char c : var.substr(prefix.size())) name += c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "help" || !d.find_nothrow(name, false)) return "";
+    return name;
+}
+
+result<void> at_least(std::int64_t v, std::int64_t lo, const char* option) {
+    if (v < lo) return make_error(option, "must be an integer >= " + std::to_string(lo) + ", got " + std::to_string(v));
+    return {};
+}
+
+}  // namespace
+
+std::string serve_help() {
+    serve_options defaults;
+    std::ostringstream out;
+    out << "Usage: jobrouter serve [options]\n\n"
+           "Runs the scheduler: the HTTP API and /ws/events on --listen, in-process workers from\n"
+           "--workers, leases and retries on the wall clock. SIGINT/SIGTERM stop it gracefully.\n\n"
+        << describe_options(defaults);
+    return out.str();
+}
+
+result<serve_options> parse_serve_options(const std::vector<std::string>& args, const env_lookup& env, bool& help) {
+    serve_options o;
+    po::options_description d = describe_options(o);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(d).run(), vm);
+        help = vm.count("help") > 0;
+        if (help) return o;
+        // The environment is read through the injected lookup, not environ: the variables we
+        // know are asked for by name.
+        std::vector<std::string> names{"WORKERS"};
+        for (const auto& opt : d.options()) {
+            std::string var = "JOBROUTER_";
+            for (char c : opt->long_name()) var += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            names.push_back(var);
+        }
+        std::vector<std::string> env_args;
+        for (const auto& var : names) {
+            const std::string option = env_to_option(d, var);
+            if (option.empty()) continue;  // po::store keeps values that are already set
+            if (auto value = env(var); value && !value->empty()) {
+                env_args.push_back("--" + option);
+                env_args.push_back(*value);
+            }
+        }
+        try {
+            po::store(po::command_line_parser(env_args).options(d).run(), vm);
+        } catch (const po::error& e) {
+            return make_error("environment", e.what());
+        }
+        std::string config;
+        if (vm.count("config")) config = vm["config"].as<std::string>();
+        if (!config.empty()) {
+            std::ifstream file(config);
+            if (!file) return make_error("--config", "cannot open " + quoted(config));
+            try {
+                po::store(po::parse_config_file(file, d), vm);
+            } catch (const po::error& e) {
+                return make_error("--config " + config, e.what());
+            }
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return make_error("usage", e.what());
+    }
+    for (auto check : {at_least(o.scheduling.lease_ms, 1, "--lease-ms"), at_least(o.scheduling.retry_backoff_ms, 0, "--retry-backoff-ms"),
+                       at_least(o.scheduling.retry_backoff_max_ms, 0, "--retry-backoff-max-ms"),
+                       at_least(o.retention_ms, 0, "--retention-ms"), at_least(o.retention_count, 0, "--retention-count"),
+                       at_least(o.worker_timeout_ms, 1, "--worker-timeout-ms"), at_least(o.shutdown_grace_ms, 0, "--shutdown-grace-ms"),
+                       at_least(o.max_body_bytes, 1, "--max-body-bytes"), at_least(o.read_timeout_ms, 1, "--read-timeout-ms"),
+                       at_least(o.max_wait_ms, 0, "--max-wait-ms")}) {
+        if (!check) return check.error();
+    }
+    if (o.log_format != "text" && o.log_format != "json")
+        return make_error("--log-format", "must be text or json, got " + quoted(o.log_format));
+    if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" && o.log_level != "error")
+        return make_error("--log-level", "must be debug, info, warn or error, got " + quoted(o.log_level));
+    if (o.listen.rfind(':') == std::string::npos)
+        return make_error("--listen", "must be HOST:PORT, got " + quoted(o.listen));
+    return o;
+}
+
+}  // namespace jobrouter

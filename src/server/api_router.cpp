@@ -1,0 +1,301 @@
+#include "server/api_router.hpp"
+
+#include "server/ws_session.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <charconv>
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace jobrouter {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+
+namespace {
+
+using status = http::status;
+
+struct parsed_target {
+    std::vector<std::string> segments;  ///< decoded path segments
+    std::map<std::string, std::string> params;
+};
+
+std::optional<parsed_target> parse_target(std::string_view target) {
+    auto url = boost::urls::parse_origin_form(target);
+    if (!url) return std::nullopt;
+    parsed_target t;
+    for (auto seg : url->segments()) t.segments.push_back(seg);
+    if (!t.segments.empty() && t.segments.back().empty()) t.segments.pop_back();  // trailing slash
+    for (auto p : url->params()) t.params[p.key] = p.value;
+    return t;
+}
+
+std::string target_path(const std::vector<std::string>& segments) {
+    std::string out;
+    for (const auto& s : segments) out += "/" + s;
+    return out.empty() ? "/" : out;
+}
+
+// An optional non-negative integer query parameter within [lo, hi].
+boost::system::result<std::optional<std::uint64_t>, api_error> int_param(const parsed_target& t, const std::string& name,
+                                                                         std::uint64_t lo, std::uint64_t hi) {
+    auto it = t.params.find(name);
+    if (it == t.params.end() || it->second.empty()) return std::optional<std::uint64_t>{};
+    std::uint64_t v = 0;
+    auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+    if (ec != std::errc() || ptr != it->second.data() + it->second.size() || v < lo || v > hi)
+        return api_error{400, "invalid_request",
+                         "query parameter " + name + ": must be an integer in " + std::to_string(lo) + ".." +
+                             std::to_string(hi) + ", got " + quoted(it->second)};
+    return std::optional<std::uint64_t>(v);
+}
+
+}  // namespace
+
+api_router::api_router(dispatcher& d, metrics& m, const http_limits& limits)
+    : dispatcher_(d), metrics_(m), limits_(limits) {}
+
+api_router::response api_router::error_response(unsigned version, bool keep_alive, status s, std::string code,
+                                                std::string message) {
+    response res{s, version};
+    res.set(http::field::content_type, "application/json");
+    res.keep_alive(keep_alive);
+    json::object body{{"error", json::object{{"code", std::move(code)}, {"message", std::move(message)}}}};
+    res.body() = json::serialize(body);
+    return res;
+}
+
+bool api_router::upgrade(beast::tcp_stream&& stream, request&& req) {
+    auto target = parse_target(req.target());
+    if (!target || target->segments != std::vector<std::string>{"ws", "events"}) {
+        auto res = error_response(req.version(), false, status::not_found, "not_found",
+                                  "no WebSocket endpoint at " + std::string(req.target()) + " (use /ws/events)");
+        res.prepare_payload();
+        beast::error_code ignored;
+        http::write(stream, res, ignored);  // a refusal is small: written synchronously, then closed
+        stream.socket().close(ignored);
+        return false;
+    }
+    event_filter filter;
+    if (auto it = target->params.find("job_id"); it != target->params.end()) filter.job_id = it->second;
+    if (auto it = target->params.find("type"); it != target->params.end()) filter.service_required = it->second;
+    if (auto it = target->params.find("service_required"); it != target->params.end()) filter.service_required = it->second;
+    std::make_shared<ws_session>(std::move(stream), dispatcher_, limits_, std::move(filter))->run(std::move(req));
+    return true;
+}
+
+void api_router::handle(request&& req, respond_fn respond) {
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    auto fail = [&](status s, std::string code, std::string message) {
+        respond(error_response(version, keep_alive, s, std::move(code), std::move(message)));
+    };
+    auto from_error = [&](const api_error& e) { fail(static_cast<status>(e.status), e.code, e.message); };
+    auto reply = [&, respond](status s, const json::value& body) {
+        response res{s, version};
+        res.set(http::field::content_type, "application/json");
+        res.keep_alive(keep_alive);
+        res.body() = json::serialize(body);
+        respond(std::move(res));
+    };
+    auto body_json = [&]() -> std::optional<json::value> {
+        if (req.body().empty()) return json::value(json::object{});
+        auto v = parse_strict(req.body());
+        if (!v) {
+            fail(status::bad_request, "invalid_json", "body: " + v.error().message);
+            return std::nullopt;
+        }
+        return std::move(*v);
+    };
+
+    auto target = parse_target(req.target());
+    if (!target) return fail(status::bad_request, "bad_target", "malformed request target " + quoted(req.target()));
+    const auto& seg = target->segments;
+    const http::verb method = req.method();
+    auto method_not_allowed = [&](const char* allowed) {
+        response res = error_response(version, keep_alive, status::method_not_allowed, "method_not_allowed",
+                                      std::string(req.method_string()) + " is not allowed on " + std::string(target_path(seg)) +
+                                          " (allowed: " + allowed + ")");
+        res.set(http::field::allow, allowed);
+        respond(std::move(res));
+    };
+
+    // GET /health, GET /metrics
+    if (seg == std::vector<std::string>{"health"}) {
+        if (method != http::verb::get) return method_not_allowed("GET");
+        return reply(status::ok, json::object{{"status", "ok"},
+                                              {"strategy", dispatcher_.matching_strategy().name()},
+                                              {"pending", dispatcher_.core().pending_count()},
+                                              {"jobs", dispatcher_.core().job_count()}});
+    }
+    if (seg == std::vector<std::string>{"metrics"}) {
+        if (method != http::verb::get) return method_not_allowed("GET");
+        response res{status::ok, version};
+        res.set(http::field::content_type, "text/plain; version=0.0.4");
+        res.keep_alive(keep_alive);
+        res.body() = metrics_.render();
+        return respond(std::move(res));
+    }
+    if (seg.size() < 2 || seg[0] != "api") return fail(status::not_found, "not_found", "no route for " + std::string(req.target()));
+
+    // /api/jobs ...
+    if (seg[1] == "jobs") {
+        if (seg.size() == 2) {
+            if (method == http::verb::post) {
+                auto body = body_json();
+                if (!body) return;
+                auto r = dispatcher_.submit(*body);
+                if (!r) return from_error(r.error());
+                if (r->kind == dispatcher::submit_kind::existing) {
+                    auto job = dispatcher_.get_job(r->job_id);
+                    return reply(status::ok, json::object{{"success", true}, {"job_id", r->job_id}, {"existing", true}, {"job", *job}});
+                }
+                return reply(status::created, json::object{{"success", true}, {"job_id", r->job_id}});
+            }
+            if (method == http::verb::get) {
+                dispatcher::job_query q;
+                if (auto it = target->params.find("status"); it != target->params.end()) q.status = it->second;
+                if (auto it = target->params.find("service_required"); it != target->params.end()) q.service_required = it->second;
+                auto limit = int_param(*target, "limit", 1, 1000);
+                if (!limit) return from_error(limit.error());
+                auto cursor = int_param(*target, "cursor", 1, UINT64_MAX);
+                if (!cursor) return from_error(cursor.error());
+                auto offset = int_param(*target, "offset", 0, UINT64_MAX);
+                if (!offset) return from_error(offset.error());
+                q.limit = limit->value_or(50);
+                q.cursor = cursor->value_or(0);
+                q.offset = offset->value_or(0);
+                static const std::vector<std::string> statuses{"pending", "assigned", "in_progress", "retrying",
+                                                               "completed", "failed", "cancelled"};
+                if (!q.status.empty() && std::find(statuses.begin(), statuses.end(), q.status) == statuses.end())
+                    return fail(status::bad_request, "invalid_request",
+                                "query parameter status: unknown status " + quoted(q.status) +
+                                    " (valid: pending, assigned, in_progress, retrying, completed, failed, cancelled)");
+                auto page = dispatcher_.list_jobs(q);
+                json::array jobs;
+                for (auto& j : page.jobs) jobs.push_back(std::move(j));
+                json::object body{{"success", true}, {"jobs", std::move(jobs)}, {"total", page.total}, {"limit", q.limit}};
+                body["next_cursor"] = page.next ? json::value(std::to_string(*page.next)) : json::value(nullptr);
+                return reply(status::ok, body);
+            }
+            return method_not_allowed("GET, POST");
+        }
+        const std::string& id = seg[2];
+        if (seg.size() == 3) {
+            if (method != http::verb::get) return method_not_allowed("GET");
+            auto j = dispatcher_.get_job(id);
+            if (!j) return from_error(j.error());
+            return reply(status::ok, json::object{{"success", true}, {"job", *j}});
+        }
+        if (seg.size() == 4) {
+            const std::string& action = seg[3];
+            if (action != "cancel" && action != "progress" && action != "complete" && action != "fail")
+                return fail(status::not_found, "not_found", "no route for " + std::string(req.target()));
+            if (method != http::verb::post) return method_not_allowed("POST");
+            if (action == "cancel") {
+                auto r = dispatcher_.cancel(id);
+                if (!r) return from_error(r.error());
+                return reply(status::ok, json::object{{"success", true}, {"job_id", id}, {"status", "cancelled"}});
+            }
+            auto body = body_json();
+            if (!body) return;
+            if (!body->is_object()) return fail(status::bad_request, "invalid_request", "body: must be a JSON object");
+            const json::object& o = body->get_object();
+            const json::value* token = o.if_contains("lease_token");
+            if (!token || !token->is_string())
+                return fail(status::bad_request, "invalid_request", "lease_token: is required (the token the claim returned)");
+            api_result<void> r;
+            if (action == "progress") {
+                const json::value* p = o.if_contains("progress");
+                auto pct = p ? as_integer(*p) : std::nullopt;
+                if (!pct || *pct < 0 || *pct > 100)
+                    return fail(status::bad_request, "invalid_request",
+                                "progress: must be an integer in 0..100, got " + (p ? describe(*p) : std::string("nothing")));
+                std::string message;
+                if (const json::value* m = o.if_contains("message")) {
+                    if (!m->is_string()) return fail(status::bad_request, "invalid_request", "message: must be a string, got " + describe(*m));
+                    message = std::string(m->get_string());
+                }
+                r = dispatcher_.progress(id, token->get_string(), *pct, message);
+            } else if (action == "complete") {
+                const json::value* result = o.if_contains("result");
+                r = dispatcher_.complete(id, token->get_string(), result ? *result : json::value(nullptr));
+            } else {
+                bool retryable = true;
+                if (const json::value* rv = o.if_contains("retryable")) {
+                    if (!rv->is_bool()) return fail(status::bad_request, "invalid_request", "retryable: must be a boolean, got " + describe(*rv));
+                    retryable = rv->get_bool();
+                }
+                const json::value* err = o.if_contains("error");
+                r = dispatcher_.fail(id, token->get_string(), err ? *err : json::value("failed"), retryable);
+            }
+            if (!r) return from_error(r.error());
+            auto j = dispatcher_.get_job(id);
+            return reply(status::ok, json::object{{"success", true}, {"job_id", id}, {"status", j ? j->at("status") : json::value(nullptr)}});
+        }
+        return fail(status::not_found, "not_found", "no route for " + std::string(req.target()));
+    }
+
+    // /api/workers ...
+    if (seg[1] == "workers") {
+        if (seg.size() == 2) {
+            if (method == http::verb::post) {
+                auto body = body_json();
+                if (!body) return;
+                auto r = dispatcher_.register_external(*body);
+                if (!r) return from_error(r.error());
+                return reply(status::created, json::object{{"success", true}, {"worker_id", body->at("worker_id")}});
+            }
+            if (method == http::verb::get) return reply(status::ok, json::object{{"success", true}, {"workers", dispatcher_.list_workers()}});
+            return method_not_allowed("GET, POST");
+        }
+        const std::string& id = seg[2];
+        if (seg.size() == 3) {
+            if (method != http::verb::delete_) return method_not_allowed("DELETE");
+            auto r = dispatcher_.unregister_external(id);
+            if (!r) return from_error(r.error());
+            return reply(status::ok, json::object{{"success", true}, {"worker_id", id}});
+        }
+        if (seg.size() == 4 && seg[3] == "claim") {
+            if (method != http::verb::post) return method_not_allowed("POST");
+            auto wait = int_param(*target, "wait_ms", 0, UINT64_MAX);
+            if (!wait) return from_error(wait.error());
+            const auto wait_ms = std::min<std::uint64_t>(wait->value_or(0), static_cast<std::uint64_t>(limits_.max_wait.count()));
+            dispatcher_.wait_for_job(id, std::chrono::milliseconds(wait_ms),
+                                     [respond, version, keep_alive](api_result<dispatcher::wait_result> r) {
+                                         if (!r) {
+                                             respond(error_response(version, keep_alive, static_cast<status>(r.error().status),
+                                                                    r.error().code, r.error().message));
+                                             return;
+                                         }
+                                         response res{*r ? status::ok : status::no_content, version};
+                                         res.keep_alive(keep_alive);
+                                         if (*r) {
+                                             res.set(http::field::content_type, "application/json");
+                                             res.body() = json::serialize(json::object{{"success", true},
+                                                                                       {"job", (*r)->job},
+                                                                                       {"lease_token", (*r)->lease_token}});
+                                         }
+                                         respond(std::move(res));
+                                     });
+            return;
+        }
+        if (seg.size() == 4 && seg[3] == "heartbeat") {
+            if (method != http::verb::post) return method_not_allowed("POST");
+            auto r = dispatcher_.heartbeat(id);
+            if (!r) return from_error(r.error());
+            json::array cancelled;
+            for (auto& c : r->cancelled_jobs) cancelled.emplace_back(c);
+            return reply(status::ok, json::object{{"success", true}, {"cancelled_jobs", std::move(cancelled)}});
+        }
+        return fail(status::not_found, "not_found", "no route for " + std::string(req.target()));
+    }
+    return fail(status::not_found, "not_found", "no route for " + std::string(req.target()));
+}
+
+}  // namespace jobrouter

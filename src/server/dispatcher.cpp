@@ -1,0 +1,618 @@
+#include "server/dispatcher.hpp"
+
+#include "server/job_json.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+namespace jobrouter {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+void throw_exception_from_error(const api_error& e, const boost::source_location&) {
+    throw std::runtime_error(e.code + ": " + e.message);
+}
+
+namespace {
+
+api_error bad_request(const error& e) { return api_error{400, "invalid_request", e.text()}; }
+api_error not_found(std::string what) { return api_error{404, "not_found", std::move(what)}; }
+api_error conflict(std::string what) { return api_error{409, "conflict", std::move(what)}; }
+
+}  // namespace
+
+json::object event_json(const dispatcher_event& e) {
+    json::object o;
+    o["event"] = to_string(e.event.kind);
+    if (!e.event.job_id.empty()) o["job_id"] = e.event.job_id;
+    if (!e.service_required.empty()) o["service_required"] = e.service_required;
+    if (!e.event.worker_id.empty()) o["worker_id"] = e.event.worker_id;
+    if (e.event.kind == event_kind::progress) o["progress"] = e.progress;
+    if (!e.message.empty()) o["message"] = e.message;
+    o["at"] = iso_time(e.event.at);
+    return o;
+}
+
+dispatcher::dispatcher(asio::io_context& io, const service_mapping& mapping, const strategy& strat,
+                       dispatcher_options options, const clock_source& clock)
+    : io_(io),
+      mapping_(mapping),
+      strategy_(strat),
+      options_(options),
+      clock_(clock),
+      sched_(mapping, strat,
+             [&] {
+                 scheduler_options o = options.scheduling;
+                 o.record_events = true;
+                 return o;
+             }()),
+      due_timer_(io),
+      sweep_timer_(io),
+      local_lease_timer_(io),
+      // Lease tokens only guard against stale and mistaken reports; authentication is the
+      // API token's job, so a seeded PRNG is enough here.
+      rng_(std::random_device{}()) {
+    sched_.advance(clock_.now_ms());
+    sweep();
+    renew_local_leases();
+}
+
+dispatcher::~dispatcher() = default;
+
+// ---- the clock and timers --------------------------------------------------------------------
+
+void dispatcher::advance() { sched_.advance(clock_.now_ms()); }
+
+void dispatcher::arm_timer() {
+    auto next = sched_.next_due();
+    if (!next) {
+        if (armed_for_) due_timer_.cancel();
+        armed_for_.reset();
+        return;
+    }
+    if (armed_for_ == next) return;
+    armed_for_ = next;
+    // +1 ms: never wake a hair early and spin until the wall clock catches up.
+    const time_ms delay = std::max<time_ms>(*next - clock_.now_ms(), 0) + 1;
+    due_timer_.expires_after(std::chrono::milliseconds(delay));
+    due_timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        on_timer();
+    });
+}
+
+void dispatcher::on_timer() {
+    armed_for_.reset();
+    advance();
+    after_change();
+}
+
+void dispatcher::sweep() {
+    advance();
+    const time_ms now = sched_.now();
+    std::vector<std::string> silent;
+    for (auto& [id, w] : workers_)
+        if (!w.local && !w.waiting() && now - w.last_seen > options_.worker_timeout_ms) silent.push_back(id);
+    for (const auto& id : silent) (void)unregister(id);
+    after_change();
+    sweep_timer_.expires_after(std::chrono::milliseconds(250));
+    sweep_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) sweep();
+    });
+}
+
+// In-process workers are alive while this process is: their leases are renewed three times a
+// lease, so they expire only if the loop itself stalls (and, with a shared store, when the
+// process dies).
+void dispatcher::renew_local_leases() {
+    advance();
+    for (auto& [id, w] : workers_) {
+        if (!w.local) continue;
+        (void)sched_.heartbeat(id);
+        w.last_seen = sched_.now();
+    }
+    after_change();
+    const time_ms period = options_.local_heartbeat_ms > 0 ? options_.local_heartbeat_ms : options_.scheduling.lease_ms / 3;
+    local_lease_timer_.expires_after(std::chrono::milliseconds(std::max<time_ms>(period, 1)));
+    local_lease_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) renew_local_leases();
+    });
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+void dispatcher::after_change() {
+    for (;;) {
+        auto events = sched_.take_events();
+        if (events.empty()) break;
+        std::vector<std::string> newly_pending;
+        for (auto& e : events) {
+            dispatcher_event de{e, {}, 0, {}};
+            const job* j = e.job_id.empty() ? nullptr : sched_.find_job(e.job_id);
+            if (j) {
+                de.service_required = j->service_required();
+                de.progress = j->progress;
+            }
+            switch (e.kind) {
+            case event_kind::submitted:
+                ++totals_.submitted;
+                pending_since_[e.job_id] = std::chrono::steady_clock::now();
+                newly_pending.push_back(e.job_id);
+                break;
+            case event_kind::requeued: newly_pending.push_back(e.job_id); break;
+            case event_kind::assigned: {
+                ++totals_.claims;
+                if (auto it = pending_since_.find(e.job_id); it != pending_since_.end()) {
+                    if (on_submit_to_assign)
+                        on_submit_to_assign(std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second).count());
+                    pending_since_.erase(it);
+                }
+                break;
+            }
+            case event_kind::progress: de.message = progress_message_; break;
+            case event_kind::completed:
+            case event_kind::failed:
+            case event_kind::retried:
+            case event_kind::cancelled: {
+                if (e.kind == event_kind::completed) ++totals_.completed;
+                if (e.kind == event_kind::failed) ++totals_.failed;
+                if (e.kind == event_kind::retried) ++totals_.retried;
+                if (e.kind == event_kind::cancelled) ++totals_.cancelled;
+                tokens_.erase(e.job_id);
+                if (j && (e.kind == event_kind::failed || e.kind == event_kind::retried) && j->last_error.is_string())
+                    de.message = std::string(j->last_error.get_string());
+                if (e.kind != event_kind::retried) {
+                    pending_since_.erase(e.job_id);
+                    finished_.emplace_back(e.at, e.job_id);
+                }
+                if (auto w = workers_.find(e.worker_id); w != workers_.end()) {
+                    if (e.kind == event_kind::cancelled) {
+                        if (w->second.local) {
+                            if (w->second.on_cancel) asio::post(io_, [f = w->second.on_cancel, id = e.job_id] { f(id); });
+                        } else {
+                            w->second.cancelled.push_back(e.job_id);
+                        }
+                    }
+                    // A worker whose job ended is idle from now on (for "idle longest").
+                    const bool parked = w->second.waiting();
+                    if (parked) idle_.erase({w->second.idle_since, w->first});
+                    w->second.idle_since = e.at;
+                    if (parked) idle_.emplace(w->second.idle_since, w->first);
+                }
+                break;
+            }
+            case event_kind::worker_joined:
+            case event_kind::worker_left: break;
+            }
+            notify(de);
+        }
+        for (const auto& id : newly_pending) offer_job(id);
+    }
+
+    // Retention: drop finished jobs beyond the count or older than the age limit.
+    const time_ms now = sched_.now();
+    while (!finished_.empty() &&
+           (finished_.size() > options_.retention_count || now - finished_.front().first > options_.retention_ms)) {
+        const std::string id = finished_.front().second;
+        finished_.pop_front();
+        if (const job* j = sched_.find_job(id); j && j->is_final()) {
+            by_seq_.erase(j->seq);
+            bodies_.erase(id);
+            (void)sched_.forget(id);
+        }
+    }
+    arm_timer();
+}
+
+std::size_t dispatcher::subscribe(subscriber_fn f) {
+    const std::size_t id = next_subscriber_++;
+    subscribers_.emplace(id, std::move(f));
+    return id;
+}
+
+void dispatcher::unsubscribe(std::size_t id) {
+    auto it = subscribers_.find(id);
+    if (it == subscribers_.end()) return;
+    // A subscriber may unsubscribe (or be destroyed) while being notified: erase later.
+    if (notifying_) {
+        it->second = nullptr;
+        return;
+    }
+    subscribers_.erase(it);
+}
+
+void dispatcher::notify(const dispatcher_event& e) {
+    notifying_ = true;
+    for (auto& [id, f] : subscribers_)
+        if (f) f(e);
+    notifying_ = false;
+    std::erase_if(subscribers_, [](const auto& entry) { return !entry.second; });
+}
+
+// ---- push assignment --------------------------------------------------------------------------
+
+void dispatcher::offer_job(const std::string& job_id) {
+    const job* j = sched_.find_job(job_id);
+    if (!j || j->status != job_status::pending) return;
+    const std::string key = j->service_required();
+    // Copy: serving a worker unparks it, which changes idle_.
+    std::vector<std::string> candidates;
+    for (const auto& [since, wid] : idle_) {
+        const worker* w = sched_.find_worker(wid);
+        if (w && offers(strategy_.offered_keys(w->caps), key)) candidates.push_back(wid);
+    }
+    for (const auto& wid : candidates) {
+        if (!try_serve(wid)) continue;
+        const job* now = sched_.find_job(job_id);
+        if (!now || now->status != job_status::pending) return;
+    }
+}
+
+bool dispatcher::try_serve(const std::string& worker_id) {
+    const auto started = std::chrono::steady_clock::now();
+    auto claimed = sched_.claim(worker_id);
+    if (on_claim_duration) on_claim_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!claimed || !*claimed) return false;
+    deliver(worker_id, **claimed);
+    return true;
+}
+
+void dispatcher::deliver(const std::string& worker_id, const job& j) {
+    auto it = workers_.find(worker_id);
+    worker_state& w = it->second;
+    assignment a{j.id, worker_id, new_token(), job_to_json(j)};
+    tokens_[j.id] = a.lease_token;
+    unpark(worker_id, w);
+    if (w.wait_timer) w.wait_timer->cancel();
+    if (w.local_deliver) {
+        asio::post(io_, [f = std::exchange(w.local_deliver, {}), a = std::move(a)]() mutable { f(std::move(a)); });
+    } else if (w.external_deliver) {
+        w.last_seen = sched_.now();
+        asio::post(io_, [f = std::exchange(w.external_deliver, {}), a = std::move(a)]() mutable {
+            f(api_result<wait_result>(wait_result(std::move(a))));
+        });
+    }
+}
+
+void dispatcher::park(const std::string& worker_id, worker_state& w) { idle_.emplace(w.idle_since, worker_id); }
+
+// Only leaves the idle set: the wait's timer keeps running (re-registration parks it again).
+void dispatcher::unpark(const std::string& worker_id, worker_state& w) { idle_.erase({w.idle_since, worker_id}); }
+
+void dispatcher::end_wait_empty(worker_state& w) {
+    if (w.wait_timer) w.wait_timer->cancel();
+    if (w.external_deliver)
+        asio::post(io_, [f = std::exchange(w.external_deliver, {})] { f(api_result<wait_result>(wait_result())); });
+    w.local_deliver = nullptr;
+}
+
+void dispatcher::wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
+                              std::function<void(api_result<wait_result>)> done) {
+    advance();
+    auto ext = external_worker(worker_id);
+    if (!ext) {
+        asio::post(io_, [done = std::move(done), e = ext.error()] { done(e); });
+        return;
+    }
+    auto it = workers_.find(worker_id);
+    const std::string wid = it->first;
+    worker_state& w = it->second;
+    w.last_seen = sched_.now();
+    if (w.waiting()) {  // a newer wait replaces the older one
+        unpark(wid, w);
+        end_wait_empty(w);
+    }
+    w.external_deliver = std::move(done);
+    if (try_serve(wid)) {
+        after_change();
+        return;
+    }
+    if (wait.count() <= 0) {
+        end_wait_empty(w);
+        after_change();
+        return;
+    }
+    park(wid, w);
+    if (!w.wait_timer) w.wait_timer = std::make_unique<asio::steady_timer>(io_);
+    w.wait_timer->expires_after(wait);
+    w.wait_timer->async_wait([this, wid](boost::system::error_code ec) {
+        if (ec) return;  // cancelled: the wait was answered or replaced
+        auto it = workers_.find(wid);
+        if (it == workers_.end() || !it->second.external_deliver) return;
+        unpark(wid, it->second);
+        it->second.last_seen = clock_.now_ms();
+        end_wait_empty(it->second);
+    });
+    after_change();
+}
+
+void dispatcher::ready_for_job(std::string_view worker_id, deliver_fn deliver_to) {
+    advance();
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end() || !accepting_local_) return;
+    const std::string wid = it->first;
+    worker_state& w = it->second;
+    if (w.waiting()) unpark(wid, w);
+    w.local_deliver = std::move(deliver_to);
+    if (!try_serve(wid)) park(wid, w);
+    after_change();
+}
+
+// ---- jobs --------------------------------------------------------------------------------------
+
+std::string dispatcher::new_token() {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng_()),
+                  static_cast<unsigned long long>(rng_()));
+    return buf;
+}
+
+api_result<dispatcher::submit_outcome> dispatcher::submit(const json::value& body) {
+    advance();
+    if (!body.is_object()) return api_error{400, "invalid_request", "body: must be a JSON object, got " + describe(body)};
+    json::value with_id = body;
+    json::object& o = with_id.get_object();
+    if (!o.contains("id")) {
+        std::string id;
+        do {
+            char buf[48];
+            std::snprintf(buf, sizeof buf, "job-%llx-%llu", static_cast<unsigned long long>(sched_.now()),
+                          static_cast<unsigned long long>(next_generated_id_++));
+            id = buf;
+        } while (sched_.find_job(id));
+        o["id"] = id;
+    }
+    auto spec = parse_job_spec(with_id, "job");
+    if (!spec) return bad_request(spec.error());
+    if (sched_.find_job(spec->id)) {
+        auto stored = bodies_.find(spec->id);
+        if (stored != bodies_.end() && json_equal(stored->second, body)) return submit_outcome{submit_kind::existing, spec->id};
+        return conflict("job.id: job " + quoted(spec->id) + " exists with a different body");
+    }
+    const std::string id = spec->id;
+    auto submitted = sched_.submit(std::move(*spec));
+    if (!submitted) return bad_request(submitted.error());
+    by_seq_[(*submitted)->seq] = id;
+    bodies_[id] = body;
+    after_change();
+    return submit_outcome{submit_kind::created, id};
+}
+
+api_result<json::object> dispatcher::get_job(std::string_view job_id) {
+    advance();
+    after_change();
+    const job* j = sched_.find_job(job_id);
+    if (!j) return not_found("unknown job " + quoted(job_id));
+    json::object o = job_to_json(*j);
+    if (auto w = workers_.find(j->worker_id); w != workers_.end()) o["worker_kind"] = w->second.local ? "in-process" : "external";
+    return o;
+}
+
+api_result<void> dispatcher::cancel(std::string_view job_id) {
+    advance();
+    const job* j = sched_.find_job(job_id);
+    if (!j) return not_found("unknown job " + quoted(job_id));
+    auto r = sched_.cancel(job_id);
+    if (!r) return conflict(r.error().text());
+    after_change();
+    return {};
+}
+
+dispatcher::job_page dispatcher::list_jobs(const job_query& q) {
+    advance();
+    after_change();
+    job_page page;
+    std::size_t skipped = 0;
+    std::uint64_t last_seq = 0;
+    bool more = false;
+    for (auto it = by_seq_.rbegin(); it != by_seq_.rend(); ++it) {
+        const job* j = sched_.find_job(it->second);
+        if (!j) continue;
+        if (!q.status.empty() && to_string(j->status) != q.status) continue;
+        if (!q.service_required.empty() && j->service_required() != q.service_required) continue;
+        ++page.total;  // every match counts, whichever page it is on
+        if (q.cursor != 0 && it->first >= q.cursor) continue;
+        if (q.cursor == 0 && skipped < q.offset) {
+            ++skipped;
+            continue;
+        }
+        if (page.jobs.size() < q.limit) {
+            page.jobs.push_back(job_to_json(*j));
+            last_seq = it->first;
+        } else {
+            more = true;
+        }
+    }
+    if (more) page.next = last_seq;
+    return page;
+}
+
+// ---- workers -----------------------------------------------------------------------------------
+
+api_result<void> dispatcher::register_external(const json::value& body) {
+    advance();
+    auto caps = parse_worker(body, mapping_, "worker");
+    if (!caps) return bad_request(caps.error());
+    const std::string id = caps->worker_id;
+    if (auto it = workers_.find(id); it != workers_.end() && it->second.local)
+        return conflict("worker_id: " + quoted(id) + " is an in-process worker of this server");
+    (void)sched_.register_worker(std::move(*caps));
+    auto [it, inserted] = workers_.try_emplace(id);
+    it->second.last_seen = sched_.now();
+    if (inserted) it->second.idle_since = sched_.now();
+    // New capabilities may match jobs that were pending all along.
+    if (it->second.waiting()) {
+        unpark(id, it->second);
+        if (!try_serve(id)) park(id, it->second);
+    }
+    after_change();
+    return {};
+}
+
+api_result<void> dispatcher::register_local(const json::value& capabilities, cancel_fn on_cancel) {
+    advance();
+    auto caps = parse_worker(capabilities, mapping_, "worker");
+    if (!caps) return bad_request(caps.error());
+    const std::string id = caps->worker_id;
+    if (workers_.count(id)) return conflict("worker_id: " + quoted(id) + " is already registered");
+    (void)sched_.register_worker(std::move(*caps));
+    worker_state& w = workers_[id];
+    w.local = true;
+    w.on_cancel = std::move(on_cancel);
+    w.last_seen = w.idle_since = sched_.now();
+    after_change();
+    return {};
+}
+
+api_result<void> dispatcher::unregister(std::string_view worker_id) {
+    advance();
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end()) return not_found("unknown worker " + quoted(worker_id));
+    unpark(it->first, it->second);
+    end_wait_empty(it->second);
+    (void)sched_.unregister_worker(worker_id);
+    workers_.erase(it);
+    after_change();
+    return {};
+}
+
+json::array dispatcher::list_workers() {
+    advance();
+    after_change();
+    json::array out;
+    for (const auto& [id, w] : workers_) {
+        const worker* rec = sched_.find_worker(id);
+        if (!rec) continue;
+        json::object o;
+        o["worker_id"] = id;
+        o["worker_type"] = rec->caps.worker_type.empty() ? json::value(nullptr) : json::value(rec->caps.worker_type);
+        o["kind"] = w.local ? "in-process" : "external";
+        o["status"] = !rec->assigned.empty() ? "busy" : (w.waiting() ? "waiting" : "idle");
+        json::array jobs;
+        for (const auto& j : rec->assigned) jobs.emplace_back(j);
+        o["jobs"] = std::move(jobs);
+        json::array keys;
+        for (const auto& k : strategy_.offered_keys(rec->caps)) keys.emplace_back(k);
+        o["offers"] = std::move(keys);
+        o["last_seen"] = iso_time(w.last_seen);
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
+api_result<dispatcher::worker_state*> dispatcher::external_worker(std::string_view worker_id) {
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end()) return not_found("unknown worker " + quoted(worker_id));
+    if (it->second.local)
+        return conflict("worker " + quoted(worker_id) + " is an in-process worker of this server; the API serves external workers only");
+    return &it->second;
+}
+
+api_result<void> dispatcher::unregister_external(std::string_view worker_id) {
+    if (auto ext = external_worker(worker_id); !ext) return ext.error();
+    return unregister(worker_id);
+}
+
+api_result<dispatcher::heartbeat_reply> dispatcher::heartbeat(std::string_view worker_id) {
+    advance();
+    auto ext = external_worker(worker_id);
+    if (!ext) return ext.error();
+    auto it = workers_.find(worker_id);
+    (void)sched_.heartbeat(worker_id);
+    it->second.last_seen = sched_.now();
+    heartbeat_reply reply{std::exchange(it->second.cancelled, {})};
+    after_change();
+    return reply;
+}
+
+api_result<job*> dispatcher::running_job(std::string_view job_id, std::string_view token) {
+    const job* j = sched_.find_job(job_id);
+    if (!j) return not_found("unknown job " + quoted(job_id));
+    auto t = tokens_.find(std::string(job_id));
+    if (!j->is_running() || t == tokens_.end())
+        return conflict("job " + quoted(job_id) + " is " + std::string(to_string(j->status)) + ": this lease is no longer valid");
+    if (t->second != token) return conflict("lease_token: does not match the current lease of job " + quoted(job_id));
+    if (auto w = workers_.find(j->worker_id); w != workers_.end()) w->second.last_seen = sched_.now();
+    return const_cast<job*>(j);
+}
+
+api_result<void> dispatcher::progress(std::string_view job_id, std::string_view token, std::int64_t percent,
+                                      const std::string& message) {
+    advance();
+    auto j = running_job(job_id, token);
+    if (!j) {
+        after_change();
+        return j.error();
+    }
+    progress_message_ = message;
+    (void)sched_.progress(job_id, percent);
+    after_change();
+    progress_message_.clear();
+    return {};
+}
+
+api_result<void> dispatcher::complete(std::string_view job_id, std::string_view token, json::value result) {
+    advance();
+    auto j = running_job(job_id, token);
+    if (!j) {
+        after_change();
+        return j.error();
+    }
+    (void)sched_.complete(job_id, std::move(result));
+    after_change();
+    return {};
+}
+
+api_result<void> dispatcher::fail(std::string_view job_id, std::string_view token, json::value error, bool retryable) {
+    advance();
+    auto j = running_job(job_id, token);
+    if (!j) {
+        after_change();
+        return j.error();
+    }
+    (void)sched_.fail(job_id, retryable, std::move(error));
+    after_change();
+    return {};
+}
+
+// ---- shutdown ------------------------------------------------------------------------------------
+
+void dispatcher::stop_local_workers() {
+    accepting_local_ = false;
+    for (auto& [id, w] : workers_) {
+        if (!w.local || !w.waiting()) continue;
+        unpark(id, w);
+        w.local_deliver = nullptr;
+    }
+}
+
+void dispatcher::release_local_jobs() {
+    advance();
+    stop_local_workers();
+    for (auto& [id, w] : workers_) {
+        if (!w.local) continue;
+        const worker* rec = sched_.find_worker(id);
+        if (!rec) continue;
+        const std::set<std::string> held = rec->assigned;
+        for (const auto& job_id : held) {
+            (void)sched_.release(job_id);
+            tokens_.erase(job_id);
+            if (w.on_cancel) asio::post(io_, [f = w.on_cancel, job_id] { f(job_id); });
+        }
+    }
+    after_change();
+}
+
+std::size_t dispatcher::running_local_jobs() const {
+    std::size_t n = 0;
+    for (const auto& [id, w] : workers_)
+        if (w.local)
+            if (const worker* rec = sched_.find_worker(id)) n += rec->assigned.size();
+    return n;
+}
+
+}  // namespace jobrouter

@@ -1,0 +1,423 @@
+// serve_process: `jobrouter serve` as a real child process (JOBROUTER_BINARY, posix_spawn),
+// with its standard output and error captured in temporary files: --help, usage errors, the
+// start-up summary, and graceful shutdown on SIGTERM (running in-process jobs finish, or are
+// handed back when the grace period is 0). Every child is killed in a destructor if it is
+// still alive; every wait is bounded.
+#define BOOST_TEST_MODULE serve_process
+#include "app/http_client.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+using namespace jobrouter;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+namespace {
+
+constexpr auto kExitDeadline = 20s;  // a child must exit within this once it should
+constexpr auto kDeadline = 15s;      // start-up, jobs starting
+constexpr auto kPoll = 10ms;
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+}
+
+std::string str(const json::value& v) {
+    return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+}
+
+json::value parse_body(const std::string& body) {
+    boost::system::error_code ec;
+    json::value v = json::parse(body, ec);
+    BOOST_REQUIRE_MESSAGE(!ec, "not JSON (" << ec.message() << "): " << body);
+    return v;
+}
+
+// A temporary directory, removed at the end.
+struct temp_dir {
+    fs::path path;
+    temp_dir() {
+        std::string tmpl = (fs::temp_directory_path() / "serve_process_XXXXXX").string();
+        BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        path = tmpl;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+// The environment without anything serve would read (so the flags alone decide).
+std::vector<std::string> clean_environment() {
+    std::vector<std::string> out;
+    for (char** e = environ; e && *e; ++e) {
+        const std::string kv = *e;
+        const std::string name = kv.substr(0, kv.find('='));
+        if (name == "WORKERS" || name.rfind("JOBROUTER_", 0) == 0 || name.rfind("WORKER_", 0) == 0 ||
+            name == "ALLOWED_CUSTOMERS" || name == "DENIED_CUSTOMERS" || name.rfind("MOCK_", 0) == 0)
+            continue;
+        out.push_back(kv);
+    }
+    return out;
+}
+
+// `jobrouter <args...>` with stdout and stderr in files of `dir`.
+class child_process {
+public:
+    child_process(const temp_dir& dir, std::vector<std::string> args)
+        : out_(dir.path / ("stdout-" + std::to_string(++count_))),
+          err_(dir.path / ("stderr-" + std::to_string(count_))) {
+        args.insert(args.begin(), JOBROUTER_BINARY);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        auto env = clean_environment();
+        std::vector<char*> envp;
+        for (auto& e : env) envp.push_back(e.data());
+        envp.push_back(nullptr);
+
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const int rc = posix_spawn(&pid_, JOBROUTER_BINARY, &actions, nullptr, argv.data(), envp.data());
+        posix_spawn_file_actions_destroy(&actions);
+        BOOST_REQUIRE_MESSAGE(rc == 0, "posix_spawn " << JOBROUTER_BINARY << ": " << std::strerror(rc));
+        alive_ = true;
+    }
+
+    ~child_process() {
+        if (!alive_) return;
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+    }
+
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    // The raw wait status once the child has exited, or nothing when it is still running
+    // after `timeout`.
+    std::optional<int> wait_exit(std::chrono::steady_clock::duration timeout = kExitDeadline) {
+        if (!alive_) return status_;
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            int status = 0;
+            const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+            if (r == pid_) {
+                alive_ = false;
+                status_ = status;
+                return status_;
+            }
+            if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+            std::this_thread::sleep_for(kPoll);
+        }
+    }
+    // The exit code; fails the test when the child did not exit normally in time.
+    int exit_code(std::chrono::steady_clock::duration timeout = kExitDeadline) {
+        auto s = wait_exit(timeout);
+        BOOST_REQUIRE_MESSAGE(s, "the child did not exit in time; its stderr:\n" << stderr_text());
+        BOOST_REQUIRE_MESSAGE(WIFEXITED(*s), "the child did not exit normally (signal "
+                                                 << (WIFSIGNALED(*s) ? WTERMSIG(*s) : 0) << "); its stderr:\n"
+                                                 << stderr_text());
+        return WEXITSTATUS(*s);
+    }
+    bool running() {
+        if (!alive_) return false;
+        return !wait_exit(0ms).has_value();
+    }
+    void signal(int sig) {
+        BOOST_REQUIRE(alive_);
+        BOOST_REQUIRE(::kill(pid_, sig) == 0);
+    }
+
+    std::string stdout_text() const { return read_file(out_); }
+    std::string stderr_text() const { return read_file(err_); }
+
+private:
+    static inline int count_ = 0;
+    fs::path out_, err_;
+    pid_t pid_ = -1;
+    bool alive_ = false;
+    std::optional<int> status_;
+};
+
+// Waits for --port-file to hold a whole line.
+std::string wait_port(child_process& c, const fs::path& port_file) {
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    while (std::chrono::steady_clock::now() < deadline) {
+        const std::string text = read_file(port_file);
+        if (!text.empty() && text.back() == '\n') {
+            const std::string port = text.substr(0, text.size() - 1);
+            BOOST_REQUIRE_MESSAGE(!port.empty() && port.find_first_not_of("0123456789") == std::string::npos,
+                                  "port file holds " << text);
+            return port;
+        }
+        BOOST_REQUIRE_MESSAGE(c.running(), "serve exited before listening; its stderr:\n" << c.stderr_text());
+        std::this_thread::sleep_for(kPoll);
+    }
+    BOOST_FAIL("serve never wrote its port file; its stderr:\n" << c.stderr_text());
+    return {};
+}
+
+std::string job_status(http_client& client, const std::string& id) {
+    auto r = client.get("/api/jobs/" + id);
+    BOOST_REQUIRE_MESSAGE(r, "GET job: " << (r ? "" : r.error().text()));
+    BOOST_REQUIRE_MESSAGE(r->status == 200, r->body);
+    return str(parse_body(r->body).at("job").at("status"));
+}
+
+bool is_running(const std::string& status) {
+    return status == "assigned" || status == "in_progress";
+}
+
+void wait_running(http_client& client, const std::string& id) {
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    std::string last;
+    while (std::chrono::steady_clock::now() < deadline) {
+        last = job_status(client, id);
+        if (is_running(last)) return;
+        std::this_thread::sleep_for(kPoll);
+    }
+    BOOST_FAIL("job " << id << " never started running; last status " << last);
+}
+
+void submit(http_client& client, const std::string& body) {
+    auto r = client.post("/api/jobs", body);
+    BOOST_REQUIRE_MESSAGE(r, "submit: " << (r ? "" : r.error().text()));
+    BOOST_REQUIRE_MESSAGE(r->status == 201, "submit " << body << " -> " << r->status << " " << r->body);
+}
+
+std::vector<std::string> serve_args(const fs::path& port_file, std::vector<std::string> extra) {
+    std::vector<std::string> args{"serve",        "--listen", "127.0.0.1:0", "--port-file", port_file.string(),
+                                  "--machine-id", "ptest"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(serve_process)
+
+BOOST_AUTO_TEST_CASE(help_lists_every_option_with_its_default) {
+    temp_dir dir;
+    child_process c(dir, {"serve", "--help"});
+    BOOST_TEST(c.exit_code() == 0);
+    const std::string help = c.stdout_text();
+    BOOST_TEST(help.find("Usage: jobrouter serve") != std::string::npos, help);
+
+    // Each option's line, and its default where it has one.
+    const std::vector<std::pair<std::string, std::string>> options{
+        {"--help", ""},
+        {"--config", ""},
+        {"--listen", "(=127.0.0.1:7700)"},
+        {"--mapping", ""},
+        {"--strategy", "(=job-type)"},
+        {"--workers", "(=simulation:2)"},
+        {"--machine-id", ""},
+        {"--log-format", "(=text)"},
+        {"--log-level", "(=info)"},
+        {"--lease-ms", "(=60000)"},
+        {"--retry-backoff-ms", "(=1000)"},
+        {"--retry-backoff-max-ms", "(=60000)"},
+        {"--retention-ms", "(=3600000)"},
+        {"--retention-count", "(=100000)"},
+        {"--worker-timeout-ms", "(=60000)"},
+        {"--shutdown-grace-ms", "(=10000)"},
+        {"--max-body-bytes", "(=1048576)"},
+        {"--read-timeout-ms", "(=30000)"},
+        {"--max-wait-ms", "(=60000)"},
+        {"--port-file", ""},
+    };
+    std::vector<std::string> lines;
+    {
+        std::istringstream in(help);
+        for (std::string line; std::getline(in, line);) lines.push_back(line);
+    }
+    for (const auto& [name, def] : options) {
+        BOOST_TEST_CONTEXT(name) {
+            // The option's own line: the name followed by a space, '[' or ' arg'.
+            std::optional<std::string> found;
+            for (const auto& line : lines) {
+                const auto at = line.find(name);
+                if (at == std::string::npos) continue;
+                const auto after = at + name.size();
+                if (after < line.size() && line[after] != ' ' && line[after] != '[')
+                    continue;  // --lease-ms vs --lease-ms-x
+                found = line;
+                break;
+            }
+            BOOST_TEST(found.has_value(), "--help does not list " << name << ":\n" << help);
+            if (found && !def.empty()) BOOST_TEST(found->find(def) != std::string::npos, "line: " << *found);
+        }
+    }
+    BOOST_TEST(c.stderr_text().empty());
+}
+
+BOOST_AUTO_TEST_CASE(bad_flags_exit_2_with_a_message) {
+    temp_dir dir;
+    struct case_ {
+        std::vector<std::string> args;
+        std::string needle;
+    };
+    for (const auto& k :
+         {case_{{"serve", "--no-such-flag"}, "no-such-flag"}, case_{{"serve", "--lease-ms", "soon"}, "lease-ms"},
+          case_{{"serve", "--lease-ms", "0"}, "--lease-ms"}, case_{{"serve", "--log-level", "loud"}, "--log-level"},
+          case_{{"serve", "--listen", "nowhere"}, "--listen"}, case_{{"serve", "--strategy", "random"}, "random"}}) {
+        BOOST_TEST_CONTEXT(k.args.back()) {
+            child_process c(dir, k.args);
+            BOOST_TEST(c.exit_code() == 2);
+            const std::string err = c.stderr_text();
+            BOOST_TEST(err.find("jobrouter serve") != std::string::npos, "stderr: " << err);
+            BOOST_TEST(err.find(k.needle) != std::string::npos, "stderr: " << err);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_worker_type_exits_2_listing_the_valid_types) {
+    temp_dir dir;
+    child_process c(dir, serve_args(dir.path / "port", {"--workers", "mock:1,nosuch:2"}));
+    BOOST_TEST(c.exit_code() == 2);
+    const std::string err = c.stderr_text();
+    BOOST_TEST(err.find("--workers") != std::string::npos, "stderr: " << err);
+    BOOST_TEST(err.find("nosuch") != std::string::npos, "stderr: " << err);
+    for (const char* t : {"mock", "simulation", "simulation-http", "simulation-websocket"})
+        BOOST_TEST(err.find(t) != std::string::npos, "stderr does not list " << t << ": " << err);
+    BOOST_TEST(!fs::exists(dir.path / "port"));  // it never listened
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_lets_running_in_process_jobs_finish) {
+    temp_dir dir;
+    const fs::path port_file = dir.path / "port";
+    child_process c(dir, serve_args(port_file, {"--workers", "mock:2", "--log-level", "debug"}));
+    const std::string port = wait_port(c, port_file);
+
+    // The summary line at start.
+    const std::string start_log = c.stderr_text();
+    for (const std::string& needle :
+         {std::string("jobrouter serving"), "listen=127.0.0.1:" + port, std::string("workers=mock:2"),
+          std::string("strategy=job-type"), std::string("machine_id=ptest")})
+        BOOST_TEST(start_log.find(needle) != std::string::npos, "no " << needle << " in:\n" << start_log);
+
+    http_client client("127.0.0.1", port, 10s);
+    const std::vector<std::string> ids{"g0", "g1"};
+    for (const auto& id : ids)
+        submit(client, R"({"id":")" + id + R"(","service_required":"mock","payload":{"delay_ms":800}})");
+    for (const auto& id : ids) wait_running(client, id);
+    // Right before SIGTERM: both still running.
+    for (const auto& id : ids) {
+        const std::string s = job_status(client, id);
+        BOOST_TEST_REQUIRE(is_running(s), "job " << id << " is " << s << " before SIGTERM (not running)");
+    }
+    c.signal(SIGTERM);
+    BOOST_TEST(c.exit_code() == 0);
+
+    const std::string log = c.stderr_text();
+    const auto stopped = log.find("stopped");
+    BOOST_TEST(log.find("signal received: shutting down") != std::string::npos, log);
+    BOOST_TEST(stopped != std::string::npos, log);
+    for (const auto& id : ids) {
+        const auto done = log.find("event=completed job_id=" + id + " ");
+        BOOST_TEST(done != std::string::npos, "no completed event for " << id << " in:\n" << log);
+        BOOST_TEST(done < stopped, "job " << id << " completed after 'stopped'");
+    }
+    BOOST_TEST(log.find("handing running in-process jobs back") == std::string::npos, log);
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_with_zero_grace_hands_running_jobs_back) {
+    temp_dir dir;
+    const fs::path port_file = dir.path / "port";
+    child_process c(dir,
+                    serve_args(port_file, {"--workers", "mock:2", "--log-level", "debug", "--shutdown-grace-ms", "0"}));
+    const std::string port = wait_port(c, port_file);
+    http_client client("127.0.0.1", port, 10s);
+    const std::vector<std::string> ids{"long0", "long1"};
+    for (const auto& id : ids)
+        submit(client, R"({"id":")" + id + R"(","service_required":"mock","payload":{"delay_ms":600000}})");
+    for (const auto& id : ids) wait_running(client, id);
+    c.signal(SIGTERM);
+    BOOST_TEST(c.exit_code() == 0);
+
+    const std::string log = c.stderr_text();
+    BOOST_TEST(log.find("handing running in-process jobs back to pending jobs=2") != std::string::npos, log);
+    for (const auto& id : ids) {
+        BOOST_TEST(log.find("event=requeued job_id=" + id + " ") != std::string::npos, "no requeued event for " << id
+                                                                                                                << ":\n"
+                                                                                                                << log);
+        BOOST_TEST(log.find("event=completed job_id=" + id + " ") == std::string::npos, log);
+    }
+}
+
+// A WebSocket client still connected at SIGTERM: the process must still exit 0 (its session
+// is torn down after the server; it must not touch the dispatcher then).
+BOOST_AUTO_TEST_CASE(sigterm_with_a_websocket_client_connected_exits_0) {
+    temp_dir dir;
+    const fs::path port_file = dir.path / "port";
+    child_process c(dir, serve_args(port_file, {"--workers", "none"}));
+    const std::string port = wait_port(c, port_file);
+
+    asio::io_context io;
+    beast::websocket::stream<beast::tcp_stream> ws(io);
+    beast::error_code ec = asio::error::timed_out;
+    beast::get_lowest_layer(ws).expires_after(10s);
+    beast::get_lowest_layer(ws).async_connect(
+        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))),
+        [&](beast::error_code e) {
+            if (e) {
+                ec = e;
+                return;
+            }
+            ws.async_handshake("127.0.0.1:" + port, "/ws/events", [&](beast::error_code e2) { ec = e2; });
+        });
+    io.run_for(15s);
+    BOOST_REQUIRE_MESSAGE(!ec, "WebSocket: " << ec.message());
+    // An event reaches it, so its session is subscribed.
+    http_client client("127.0.0.1", port, 10s);
+    submit(client, R"({"id":"seen","service_required":"mock"})");
+    beast::flat_buffer buffer;
+    bool got = false;
+    beast::get_lowest_layer(ws).expires_never();
+    ws.async_read(buffer, [&](beast::error_code e, std::size_t) { got = !e; });
+    io.restart();
+    io.run_for(10s);
+    BOOST_REQUIRE_MESSAGE(got, "no event on the WebSocket");
+
+    c.signal(SIGTERM);
+    BOOST_TEST(c.exit_code() == 0);
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws).socket().close(ignored);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
