@@ -1,0 +1,70 @@
+// store: where the bench's jobs live and who answers claims. `memory` is the core scheduler
+// (src/core/scheduler.hpp) used through its public API; the Redis store will register itself
+// here too (JOBROUTER_BENCH_STORE), and every scenario then gets a row for it.
+//
+// The EMP baseline (emp_scan.hpp) implements the same interface, so a scenario drives the
+// index and the baseline with the very same code and data.
+#pragma once
+
+#include "core/job.hpp"
+#include "core/job_class.hpp"
+#include "core/service_mapping.hpp"
+#include "core/worker.hpp"
+#include "strategies/strategy.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jobrouter::bench {
+
+class bench_store {
+public:
+    virtual ~bench_store() = default;
+
+    /// The "store" column of the rows it produces.
+    virtual std::string_view name() const = 0;
+    /// Moves the virtual clock (never back).
+    virtual void advance(time_ms t) = 0;
+    /// Throws std::runtime_error when the job is rejected (a bench bug, not a measurement).
+    virtual void submit(job_spec spec) = 0;
+    virtual void register_worker(worker_capabilities caps) = 0;
+    /// The id of the job now assigned to the worker, or "" when nothing matches. The view stays
+    /// valid until the job is completed.
+    virtual std::string_view claim(std::string_view worker_id) = 0;
+    virtual void complete(std::string_view job_id) = 0;
+    virtual std::size_t pending() const = 0;
+    /// Calls f with the class of every pending job (unreached-job counts).
+    virtual void for_each_pending(const std::function<void(const job_class&)>& f) const = 0;
+};
+
+/// What a store is built with. Both must outlive the store.
+struct store_context {
+    const service_mapping& mapping;
+    const strategy& strat;
+};
+
+struct store_entry {
+    std::string name;
+    std::function<std::unique_ptr<bench_store>(const store_context&)> make;
+};
+
+void register_store(store_entry e);
+/// Every registered store, in registration order ("memory" first).
+std::vector<const store_entry*> registered_stores();
+
+/// The core scheduler behind the bench_store interface (the `memory` store).
+std::unique_ptr<bench_store> make_memory_store(const store_context& ctx);
+
+template <class F>
+struct store_registrar {
+    store_registrar(std::string name, F make) { register_store({std::move(name), std::move(make)}); }
+};
+
+#define JOBROUTER_BENCH_STORE(ID, NAME, FACTORY) \
+    static const ::jobrouter::bench::store_registrar jobrouter_bench_store_##ID { NAME, FACTORY }
+
+}  // namespace jobrouter::bench
