@@ -67,7 +67,7 @@ struct job {
 
     job_status status = job_status::pending;
     std::int64_t attempts = 0;       ///< claims so far
-    std::string worker_id;           ///< holder while assigned
+    std::string worker_id;           ///< holder while running; who ran it last once finished
     time_ms lease_deadline = 0;      ///< while assigned: expires at the first event after it
     time_ms retry_at = 0;            ///< while retrying: pending again at this time
     std::optional<time_ms> timer_at; ///< when the scheduler's next timed effect for it is due

@@ -42,6 +42,26 @@ struct explained_job {
     rejection why;
 };
 
+/// One registered worker, as seen from one job (explain_job).
+struct worker_verdict {
+    const worker* w = nullptr;
+    std::optional<rejection> why;  ///< the first rule that keeps the worker from the job; nullopt: it would match
+    bool busy = false;             ///< the worker holds assigned jobs
+    bool matches() const { return !why; }
+};
+
+/// Why a job is (not) being claimed: every registered worker, sorted by id, and a one-line
+/// verdict computed from them (see explain_verdict).
+struct job_explanation {
+    const job* j = nullptr;
+    std::vector<worker_verdict> workers;
+    std::string verdict;
+    bool routable = false;  ///< some registered worker passes every rule
+};
+
+/// A short name for a rule of matching.md ("R3a" -> "hardware"), for human-readable output.
+std::string_view rule_title(std::string_view rule);
+
 class scheduler {
 public:
     /// `mapping` and `strat` must outlive the scheduler.
@@ -83,6 +103,22 @@ public:
     /// For each of the first `n` pending jobs in rank order, the first rule that keeps this
     /// worker from it (jobs it would match are left out).
     result<std::vector<explained_job>> explain_claim(std::string_view worker_id, std::size_t n = 10) const;
+
+    /// For a job (any status): each registered worker, sorted by id, with the first rule that
+    /// keeps it from the job (matcher.cpp find_rejection, with details) or "would match", and
+    /// the verdict. Costs O(workers); never on the claim path.
+    result<job_explanation> explain_job(std::string_view job_id) const;
+
+    /// True when some registered worker passes every rule for this job class: O(workers).
+    bool has_capable_worker(const job_class& c) const;
+    /// True when this worker passes every rule for this job class.
+    bool can_take(const worker& w, const job_class& c) const;
+
+    /// Calls f(const worker&) for every registered worker, in no particular order.
+    template <class F>
+    void for_each_worker(F&& f) const {
+        for (const auto& [id, w] : workers_) f(w);
+    }
 
     const job* find_job(std::string_view id) const;
     const worker* find_worker(std::string_view id) const;

@@ -1,6 +1,7 @@
 #include "server/dispatcher.hpp"
 
 #include "server/job_json.hpp"
+#include "server/log.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -22,6 +23,14 @@ namespace {
 api_error bad_request(const error& e) { return api_error{400, "invalid_request", e.text()}; }
 api_error not_found(std::string what) { return api_error{404, "not_found", std::move(what)}; }
 api_error conflict(std::string what) { return api_error{409, "conflict", std::move(what)}; }
+
+// Connectors report {"message": ...}; clients may send a plain string.
+std::string error_text(const json::value& e) {
+    if (e.is_string()) return std::string(e.get_string());
+    if (const json::value* m = e.is_object() ? e.get_object().if_contains("message") : nullptr; m && m->is_string())
+        return std::string(m->get_string());
+    return e.is_null() ? std::string{} : json::serialize(e);
+}
 
 }  // namespace
 
@@ -142,10 +151,12 @@ void dispatcher::after_change() {
                 ++totals_.submitted;
                 pending_since_[e.job_id] = std::chrono::steady_clock::now();
                 newly_pending.push_back(e.job_id);
+                if (j && j->status == job_status::pending && !sched_.has_capable_worker(*j->cls)) mark_unroutable(*j);
                 break;
             case event_kind::requeued: newly_pending.push_back(e.job_id); break;
             case event_kind::assigned: {
                 ++totals_.claims;
+                clear_unroutable(e.job_id);
                 if (auto it = pending_since_.find(e.job_id); it != pending_since_.end()) {
                     if (on_submit_to_assign)
                         on_submit_to_assign(std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second).count());
@@ -163,8 +174,8 @@ void dispatcher::after_change() {
                 if (e.kind == event_kind::retried) ++totals_.retried;
                 if (e.kind == event_kind::cancelled) ++totals_.cancelled;
                 tokens_.erase(e.job_id);
-                if (j && (e.kind == event_kind::failed || e.kind == event_kind::retried) && j->last_error.is_string())
-                    de.message = std::string(j->last_error.get_string());
+                if (e.kind != event_kind::retried) clear_unroutable(e.job_id);
+                if (j && (e.kind == event_kind::failed || e.kind == event_kind::retried)) de.message = error_text(j->last_error);
                 if (e.kind != event_kind::retried) {
                     pending_since_.erase(e.job_id);
                     finished_.emplace_back(e.at, e.job_id);
@@ -370,7 +381,12 @@ api_result<dispatcher::submit_outcome> dispatcher::submit(const json::value& bod
     if (!spec) return bad_request(spec.error());
     if (sched_.find_job(spec->id)) {
         auto stored = bodies_.find(spec->id);
-        if (stored != bodies_.end() && json_equal(stored->second, body)) return submit_outcome{submit_kind::existing, spec->id};
+        if (stored != bodies_.end() && json_equal(stored->second, body)) {
+            submit_outcome existing{submit_kind::existing, spec->id, {}};
+            if (is_unroutable(spec->id))
+                if (auto why = sched_.explain_job(spec->id)) existing.warnings.push_back(why->verdict);
+            return existing;
+        }
         return conflict("job.id: job " + quoted(spec->id) + " exists with a different body");
     }
     const std::string id = spec->id;
@@ -379,7 +395,10 @@ api_result<dispatcher::submit_outcome> dispatcher::submit(const json::value& bod
     by_seq_[(*submitted)->seq] = id;
     bodies_[id] = body;
     after_change();
-    return submit_outcome{submit_kind::created, id};
+    submit_outcome created{submit_kind::created, id, {}};
+    if (is_unroutable(id))
+        if (auto why = sched_.explain_job(id)) created.warnings.push_back(why->verdict);
+    return created;
 }
 
 api_result<json::object> dispatcher::get_job(std::string_view job_id) {
@@ -414,6 +433,7 @@ dispatcher::job_page dispatcher::list_jobs(const job_query& q) {
         if (!j) continue;
         if (!q.status.empty() && to_string(j->status) != q.status) continue;
         if (!q.service_required.empty() && j->service_required() != q.service_required) continue;
+        if (q.unroutable && !is_unroutable(it->second)) continue;
         ++page.total;  // every match counts, whichever page it is on
         if (q.cursor != 0 && it->first >= q.cursor) continue;
         if (q.cursor == 0 && skipped < q.offset) {
@@ -440,7 +460,14 @@ api_result<void> dispatcher::register_external(const json::value& body) {
     const std::string id = caps->worker_id;
     if (auto it = workers_.find(id); it != workers_.end() && it->second.local)
         return conflict("worker_id: " + quoted(id) + " is an in-process worker of this server");
+    std::optional<std::vector<std::string>> old_keys;  // re-registration: what it offered before
+    if (const worker* before = sched_.find_worker(id)) {
+        auto keys = strategy_.offered_keys(before->caps);
+        old_keys.emplace(keys.begin(), keys.end());
+    }
     (void)sched_.register_worker(std::move(*caps));
+    recheck_gained(id);
+    if (old_keys) recheck_lost(*old_keys);
     auto [it, inserted] = workers_.try_emplace(id);
     it->second.last_seen = sched_.now();
     if (inserted) it->second.idle_since = sched_.now();
@@ -460,6 +487,7 @@ api_result<void> dispatcher::register_local(const json::value& capabilities, can
     const std::string id = caps->worker_id;
     if (workers_.count(id)) return conflict("worker_id: " + quoted(id) + " is already registered");
     (void)sched_.register_worker(std::move(*caps));
+    recheck_gained(id);
     worker_state& w = workers_[id];
     w.local = true;
     w.on_cancel = std::move(on_cancel);
@@ -474,8 +502,14 @@ api_result<void> dispatcher::unregister(std::string_view worker_id) {
     if (it == workers_.end()) return not_found("unknown worker " + quoted(worker_id));
     unpark(it->first, it->second);
     end_wait_empty(it->second);
+    std::vector<std::string> keys;
+    if (const worker* rec = sched_.find_worker(worker_id)) {
+        auto offered = strategy_.offered_keys(rec->caps);
+        keys.assign(offered.begin(), offered.end());
+    }
     (void)sched_.unregister_worker(worker_id);
     workers_.erase(it);
+    recheck_lost(keys);
     after_change();
     return {};
 }
@@ -577,6 +611,101 @@ api_result<void> dispatcher::fail(std::string_view job_id, std::string_view toke
     (void)sched_.fail(job_id, retryable, std::move(error));
     after_change();
     return {};
+}
+
+// ---- explain and unroutable jobs ---------------------------------------------------------------
+
+api_result<json::object> dispatcher::explain_job(std::string_view job_id) {
+    advance();
+    after_change();
+    auto ex = sched_.explain_job(job_id);
+    if (!ex) return not_found("unknown job " + quoted(job_id));
+    json::array workers;
+    for (const worker_verdict& v : ex->workers) {
+        const std::string& wid = v.w->caps.worker_id;
+        auto st = workers_.find(wid);
+        const bool local = st != workers_.end() && st->second.local;
+        const std::string state = v.busy ? "busy" : (st != workers_.end() && st->second.waiting() ? "waiting" : "idle");
+        json::object o;
+        o["worker_id"] = wid;
+        o["kind"] = local ? "in-process" : "external";
+        o["state"] = state;
+        o["matches"] = v.matches();
+        o["rule"] = v.why ? json::value(v.why->rule) : json::value(nullptr);
+        o["detail"] = v.why ? v.why->detail : "would match (" + state + ")";
+        workers.push_back(std::move(o));
+    }
+    return json::object{{"job_id", ex->j->id},
+                        {"status", to_string(ex->j->status)},
+                        {"service_required", ex->j->service_required()},
+                        {"unroutable", is_unroutable(ex->j->id)},
+                        {"verdict", ex->verdict},
+                        {"workers", std::move(workers)}};
+}
+
+api_result<json::object> dispatcher::explain_worker(std::string_view worker_id, std::size_t limit) {
+    advance();
+    after_change();
+    auto ex = sched_.explain_claim(worker_id, limit);
+    if (!ex) return not_found("unknown worker " + quoted(worker_id));
+    json::array jobs;
+    for (const explained_job& e : *ex)
+        jobs.push_back(json::object{{"job_id", e.j->id}, {"rule", e.why.rule}, {"detail", e.why.detail}});
+    return json::object{{"worker_id", worker_id}, {"jobs", std::move(jobs)}};
+}
+
+// The unroutable set: pending or retrying jobs that no registered worker can take (every rule
+// of matcher.cpp find_rejection, so R1-R4, not only R2). It is kept up to date on the events
+// that can change the answer, never on the claim path:
+// - a submitted job is checked against every registered worker: O(workers) per submit;
+// - a worker that registers (or re-registers) is checked against the unroutable jobs only:
+//   O(unroutable) per registration, since only its own capabilities are new;
+// - a worker that leaves (or re-registers with other capabilities) can strand the pending and
+//   retrying jobs of the keys it offered: those are re-checked against every worker, once per
+//   job class: O(jobs) to walk the table plus O(classes x workers) to match, per departure.
+// A job leaves the set when it is assigned, cancelled or finished. The first unroutable job of
+// a type (since that type last had none) is logged with its explain verdict.
+void dispatcher::mark_unroutable(const job& j) {
+    if (!unroutable_.insert(j.id).second) return;
+    if (++unroutable_by_type_[j.service_required()] != 1) return;
+    auto ex = sched_.explain_job(j.id);
+    log::warn("jobs of this type cannot be routed: " + (ex ? ex->verdict : std::string("no registered worker can take them")),
+              {{"service_required", j.service_required()}, {"job_id", j.id}});
+}
+
+void dispatcher::clear_unroutable(const std::string& job_id) {
+    auto it = unroutable_.find(job_id);
+    if (it == unroutable_.end()) return;
+    unroutable_.erase(it);
+    if (const job* j = sched_.find_job(job_id))
+        if (auto n = unroutable_by_type_.find(j->service_required()); n != unroutable_by_type_.end() && n->second > 0) --n->second;
+}
+
+void dispatcher::recheck_gained(const std::string& worker_id) {
+    const worker* w = sched_.find_worker(worker_id);
+    if (!w || unroutable_.empty()) return;
+    std::vector<std::string> cleared;
+    for (const auto& id : unroutable_) {
+        const job* j = sched_.find_job(id);
+        if (!j || sched_.can_take(*w, *j->cls)) cleared.push_back(id);
+    }
+    for (const auto& id : cleared) clear_unroutable(id);
+}
+
+void dispatcher::recheck_lost(const std::vector<std::string>& keys) {
+    if (keys.empty()) return;
+    std::unordered_map<const job_class*, bool> capable;  // one match per class, not per job
+    std::vector<const job*> stranded;
+    sched_.for_each_job([&](const job& j) {
+        if (j.status != job_status::pending && j.status != job_status::retrying) return;
+        if (std::find(keys.begin(), keys.end(), j.service_required()) == keys.end() || is_unroutable(j.id)) return;
+        auto [it, fresh] = capable.try_emplace(j.cls.get(), false);
+        if (fresh) it->second = sched_.has_capable_worker(*j.cls);
+        if (!it->second) stranded.push_back(&j);
+    });
+    // Mark in submission order, so the logged job is the oldest of its type.
+    std::sort(stranded.begin(), stranded.end(), [](const job* a, const job* b) { return a->seq < b->seq; });
+    for (const job* j : stranded) mark_unroutable(*j);
 }
 
 // ---- shutdown ------------------------------------------------------------------------------------
