@@ -1,7 +1,8 @@
 #include "connectors/connector_registry.hpp"
 
-#include "connectors/local_simulation_connector.hpp"
 #include "connectors/mock_connector.hpp"
+#include "connectors/simulation_http_connector.hpp"
+#include "connectors/simulation_websocket_connector.hpp"
 #include "core/json_util.hpp"
 
 #include <functional>
@@ -19,18 +20,12 @@ using factory = std::function<std::unique_ptr<connector>(boost::asio::io_context
 const std::vector<std::pair<std::string_view, factory>>& registry() {
     static const std::vector<std::pair<std::string_view, factory>> entries{
         {mock_connector::kName, [](boost::asio::io_context& io) { return std::make_unique<mock_connector>(io); }},
-        // FOR NOW the two simulation services run in process: the connectors issue replaces these
-        // two entries with the real HTTP and WebSocket protocol connectors (which talk to the
-        // simulation service at services.<s>.api_config). Until then this is why `jobrouter
-        // serve` runs simulation jobs in-process, without any simulation service running.
-        {"SimulationHttpConnector",
-         [](boost::asio::io_context& io) {
-             return std::make_unique<local_simulation_connector>(io, "SimulationHttpConnector");
-         }},
-        {"SimulationWebsocketConnector",
-         [](boost::asio::io_context& io) {
-             return std::make_unique<local_simulation_connector>(io, "SimulationWebsocketConnector");
-         }},
+        // The two simulation services' protocols: they talk to the service at
+        // services.<s>.api_config (`jobrouter simulate`, or one that serve starts in-process).
+        {simulation_http_connector::kName,
+         [](boost::asio::io_context& io) { return std::make_unique<simulation_http_connector>(io); }},
+        {simulation_websocket_connector::kName,
+         [](boost::asio::io_context& io) { return std::make_unique<simulation_websocket_connector>(io); }},
     };
     return entries;
 }

@@ -3,6 +3,7 @@
 // connector is missing).
 #define BOOST_TEST_MODULE local_workers
 #include "server/local_workers.hpp"
+#include "server/simulation_service.hpp"
 
 #include "app/mapping_source.hpp"
 #include "server/clock.hpp"
@@ -270,8 +271,25 @@ BOOST_AUTO_TEST_CASE(submitted_mock_jobs_complete) {
     BOOST_TEST(f.d.running_local_jobs() == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(jobs_pending_before_start_are_taken_and_simulation_jobs_run_in_process) {
-    fixture f;
+BOOST_AUTO_TEST_CASE(jobs_pending_before_start_are_taken_and_simulation_jobs_run_on_the_simulation_service) {
+    // SimulationHttpConnector talks to a real simulation service: one on a free port of f.io.
+    unsigned short port = 0;
+    {
+        boost::asio::io_context probe;
+        boost::asio::ip::tcp::acceptor a(probe, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        port = a.local_endpoint().port();
+    }
+    std::string mapping_text = kMapping;
+    const std::string plain = R"("sim":       {"connector": "SimulationHttpConnector"})";
+    mapping_text.replace(mapping_text.find(plain), plain.size(),
+                         R"("sim": {"connector": "SimulationHttpConnector", "ports": [")" + std::to_string(port) +
+                             R"("], "api_config": {"timeout_ms": "2000", "poll_interval_ms": "10"}})");
+    fixture f(mapping_text.c_str());
+    simulation_settings s;
+    s.http_endpoint = {boost::asio::ip::make_address("127.0.0.1"), port};
+    s.ws_endpoint = {boost::asio::ip::make_address("127.0.0.1"), 0};
+    auto service = start_simulation_service(f.io, s);
+
     const std::string sim = f.submit(R"({"service_required":"simulation","payload":{"steps":2,"duration_ms":4}})");
     const std::string mock = f.submit(R"({"service_required":"mock","payload":{"delay_ms":1}})");
     std::map<std::string, std::string> ran_on;
@@ -281,7 +299,10 @@ BOOST_AUTO_TEST_CASE(jobs_pending_before_start_are_taken_and_simulation_jobs_run
     auto w = f.workers({{"mock", 1}, {"sim", 1}});
     BOOST_REQUIRE(w->start_all());
     BOOST_REQUIRE(f.run_until([&] { return f.status(sim) == "completed" && f.status(mock) == "completed"; }));
-    BOOST_TEST(json::serialize(f.job(sim).at("result")) == R"({"simulated":true,"steps":2,"duration_ms":4})");
+    const json::object result = f.job(sim).at("result").as_object();
+    BOOST_TEST(result.at("simulated").as_bool());
+    BOOST_TEST(result.at("steps").as_int64() == 2);
+    BOOST_TEST(result.at("duration_ms").as_int64() == 4);
     BOOST_TEST(ran_on[sim] == "m1-worker-sim-0");
     BOOST_TEST(ran_on[mock] == "m1-worker-mock-0");
 }

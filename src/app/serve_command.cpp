@@ -5,6 +5,7 @@
 #include "server/local_workers.hpp"
 #include "server/log.hpp"
 #include "server/server.hpp"
+#include "server/simulation_service.hpp"
 #include "strategies/strategy_registry.hpp"
 
 #include <boost/asio/ip/host_name.hpp>
@@ -105,6 +106,19 @@ int run_serve_command(const std::vector<std::string>& args) {
                                          [](std::string_view m, const boost::json::object& f) { log::debug(m, f); });
     if (!workers) return fail_start("cannot start in-process workers: " + workers.error().text());
     srv.attach_workers(std::move(*workers));
+    std::unique_ptr<simulation_service> simulation;
+    try {
+        if (o.simulate) {
+            simulation_settings sim;
+            sim.http_endpoint = {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.simulate_http_port)};
+            sim.ws_endpoint = {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(o.simulate_ws_port)};
+            simulation = start_simulation_service(io, sim);
+            log::info("simulation service running", {{"http", "127.0.0.1:" + std::to_string(simulation->http_endpoint().port())},
+                                                     {"ws", "127.0.0.1:" + std::to_string(simulation->ws_endpoint().port())}});
+        }
+    } catch (const boost::system::system_error& e) {
+        return fail_start("cannot start the simulation service (--simulate): " + e.code().message());
+    }
     try {
         srv.start();
     } catch (const boost::system::system_error& e) {
@@ -136,6 +150,7 @@ int run_serve_command(const std::vector<std::string>& args) {
             stopping = true;
             log::info("signal received: shutting down", {{"signal", signo}});
             srv.shutdown([&] {
+                if (simulation) simulation->stop();
                 log::info("stopped");
                 io.stop();
             });

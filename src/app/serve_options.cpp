@@ -33,13 +33,19 @@ po::options_description describe_options(serve_options& o) {
         ("max-body-bytes", po::value(&o.max_body_bytes)->default_value(o.max_body_bytes)->value_name("N"), "larger request bodies get 413")
         ("read-timeout-ms", po::value(&o.read_timeout_ms)->default_value(o.read_timeout_ms)->value_name("N"), "a request (header and body) must arrive within this")
         ("max-wait-ms", po::value(&o.max_wait_ms)->default_value(o.max_wait_ms)->value_name("N"), "the longest long-poll claim (?wait_ms is capped to it)")
-        ("port-file", po::value(&o.port_file)->value_name("FILE"), "write the bound port to FILE once listening");
+        ("port-file", po::value(&o.port_file)->value_name("FILE"), "write the bound port to FILE once listening")
+        ("simulate", po::bool_switch(&o.simulate), "also run the simulation service (as `jobrouter simulate`) on loopback, for the simulation connectors")
+        ("simulate-http-port", po::value(&o.simulate_http_port)->default_value(o.simulate_http_port)->value_name("PORT"), "its HTTP port (the mapping's SIMULATION_HTTP_PORT)")
+        ("simulate-ws-port", po::value(&o.simulate_ws_port)->default_value(o.simulate_ws_port)->value_name("PORT"), "its WebSocket port (the mapping's SIMULATION_WS_PORT)");
     return d;
 }
 
 // JOBROUTER_LEASE_MS -> lease-ms; WORKERS -> workers; anything else is not ours.
 std::string env_to_option(const po::options_description& d, const std::string& var) {
     if (var == "WORKERS") return "workers";
+    // The names the mapping's ${...} use, so that the service listens where the connectors go.
+    if (var == "SIMULATION_HTTP_PORT") return "simulate-http-port";
+    if (var == "SIMULATION_WS_PORT") return "simulate-ws-port";
     const std::string prefix = "JOBROUTER_";
     if (var.rfind(prefix, 0) != 0) return "";
     std::string name;
@@ -75,7 +81,7 @@ result<serve_options> parse_serve_options(const std::vector<std::string>& args, 
         if (help) return o;
         // The environment is read through the injected lookup, not environ: the variables we
         // know are asked for by name.
-        std::vector<std::string> names{"WORKERS"};
+        std::vector<std::string> names{"WORKERS", "SIMULATION_HTTP_PORT", "SIMULATION_WS_PORT"};
         for (const auto& opt : d.options()) {
             std::string var = "JOBROUTER_";
             for (char c : opt->long_name()) var += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -115,9 +121,12 @@ result<serve_options> parse_serve_options(const std::vector<std::string>& args, 
                        at_least(o.retention_ms, 0, "--retention-ms"), at_least(o.retention_count, 0, "--retention-count"),
                        at_least(o.worker_timeout_ms, 1, "--worker-timeout-ms"), at_least(o.shutdown_grace_ms, 0, "--shutdown-grace-ms"),
                        at_least(o.max_body_bytes, 1, "--max-body-bytes"), at_least(o.read_timeout_ms, 1, "--read-timeout-ms"),
-                       at_least(o.max_wait_ms, 0, "--max-wait-ms")}) {
+                       at_least(o.max_wait_ms, 0, "--max-wait-ms"), at_least(o.simulate_http_port, 0, "--simulate-http-port"),
+                       at_least(o.simulate_ws_port, 0, "--simulate-ws-port")}) {
         if (!check) return check.error();
     }
+    if (o.simulate_http_port > 65535 || o.simulate_ws_port > 65535)
+        return make_error("--simulate-http-port/--simulate-ws-port", "must be a port number in 0..65535");
     if (o.log_format != "text" && o.log_format != "json")
         return make_error("--log-format", "must be text or json, got " + quoted(o.log_format));
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" && o.log_level != "error")

@@ -1,7 +1,7 @@
 // serve_options: every setting of `jobrouter serve`, with its default and a doc line, parsed
 // and validated here and nowhere else. Sources, strongest first: command-line flags, then the
 // environment (JOBROUTER_<OPTION> with dashes as underscores, e.g. JOBROUTER_LISTEN; WORKERS
-// for --workers), then the --config INI file (`option = value` lines), then the defaults.
+// for --workers; SIMULATION_HTTP_PORT and SIMULATION_WS_PORT, as the mapping names them), then the --config INI file (`option = value` lines), then the defaults.
 #pragma once
 
 #include "core/error.hpp"
@@ -34,6 +34,9 @@ struct serve_options {
     std::int64_t read_timeout_ms = 30000;    ///< --read-timeout-ms: a request must arrive within this
     std::int64_t max_wait_ms = 60000;        ///< --max-wait-ms: the longest long-poll claim
     std::string port_file;                   ///< --port-file: write the bound port here (tests, scripts)
+    bool simulate = false;                   ///< --simulate: run the simulation service in-process
+    std::int64_t simulate_http_port = 8299;  ///< --simulate-http-port (SIMULATION_HTTP_PORT)
+    std::int64_t simulate_ws_port = 8399;    ///< --simulate-ws-port (SIMULATION_WS_PORT)
 };
 
 /// Parses `args` (after "serve") with the environment and the config file. A usage error
