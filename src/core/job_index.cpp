@@ -10,13 +10,18 @@ namespace jobrouter {
 void job_index::insert(job& j) {
     auto [it, created] = buckets_.try_emplace(j.cls.get());
     bucket& b = it->second;
+    bucket_list& list = by_service_[j.cls->service_required];
     if (created) {
         b.cls = j.cls.get();
-        auto& list = by_service_[j.cls->service_required];
-        b.slot = list.size();
-        list.push_back(&b);
+        b.jobs.insert(&j);
+        list.insert(&b);
+    } else if (ranks_before(j, *b.head())) {
+        list.erase(&b);  // its head changes: re-sort it
+        b.jobs.insert(&j);
+        list.insert(&b);
+    } else {
+        b.jobs.insert(&j);
     }
-    b.jobs.insert(&j);
     ++size_;
 }
 
@@ -24,16 +29,22 @@ void job_index::erase(job& j) {
     auto it = buckets_.find(j.cls.get());
     if (it == buckets_.end()) return;
     bucket& b = it->second;
-    if (b.jobs.erase(&j) == 0) return;
+    auto pos = b.jobs.find(&j);
+    if (pos == b.jobs.end()) return;
     --size_;
-    if (!b.jobs.empty()) return;
-    // Empty buckets go, so the claim cost follows the live classes, not history.
+    if (pos != b.jobs.begin()) {
+        b.jobs.erase(pos);
+        return;
+    }
     auto list_it = by_service_.find(j.cls->service_required);
-    auto& list = list_it->second;
-    list[b.slot] = list.back();
-    list[b.slot]->slot = b.slot;
-    list.pop_back();
-    if (list.empty()) by_service_.erase(list_it);
+    list_it->second.erase(&b);  // its head changes (or it empties)
+    b.jobs.erase(pos);
+    if (!b.jobs.empty()) {
+        list_it->second.insert(&b);
+        return;
+    }
+    // Empty buckets go, so the claim cost follows the live classes, not history.
+    if (list_it->second.empty()) by_service_.erase(list_it);
     buckets_.erase(it);
 }
 
@@ -43,10 +54,12 @@ job* job_index::best_match(std::span<const std::string> keys, const worker_capab
         auto it = by_service_.find(key);
         if (it == by_service_.end()) continue;
         for (const bucket* b : it->second) {
-            job* head = *b->jobs.begin();
-            // Check the cheap rank comparison first: a bucket whose head cannot win is skipped.
-            if (best && !ranks_before(*head, *best)) continue;
-            if (passes_requirements(*b->cls, w)) best = head;
+            // Heads come in rank order: once one cannot beat the best, none after it can.
+            if (best && !ranks_before(*b->head(), *best)) break;
+            if (passes_requirements(*b->cls, w)) {
+                best = b->head();
+                break;
+            }
         }
     }
     return best;

@@ -3,10 +3,12 @@
 //
 // Pending jobs are grouped by service_required, then by job_class (same requirements,
 // customer and workflow). Each bucket keeps its jobs in rank order (score descending, then
-// id descending, as ZREVRANGE). A claim looks only at the buckets of the keys the worker
-// offers, checks each bucket's class once, and takes the best head among those that pass:
-// O(buckets the worker could serve + log n). The index points at job records owned by the
-// scheduler; it never changes a job.
+// id descending, as ZREVRANGE), and the buckets of one service_required are kept ordered by
+// their heads. A claim walks, for each key the worker offers, the buckets in head order and
+// stops at the first whose class the worker passes (or once no head can beat the best found):
+// each class is checked at most once, usually only the first, so a claim costs
+// O(keys x buckets skipped + log n), not O(backlog). The index points at job records owned by
+// the scheduler; it never changes a job.
 #pragma once
 
 #include "core/job.hpp"
@@ -54,12 +56,18 @@ private:
     };
     struct bucket {
         const job_class* cls = nullptr;
-        std::set<job*, rank_order> jobs;
-        std::size_t slot = 0;  ///< position in by_service_[service_required]
+        std::set<job*, rank_order> jobs;  ///< never empty while the bucket exists
+        job* head() const { return *jobs.begin(); }
     };
+    /// Buckets by their heads' rank. Heads are distinct jobs, so the order is strict; a bucket
+    /// whose head changes is taken out and put back.
+    struct head_order {
+        bool operator()(const bucket* a, const bucket* b) const { return ranks_before(*a->head(), *b->head()); }
+    };
+    using bucket_list = std::set<bucket*, head_order>;
 
     std::unordered_map<const job_class*, bucket> buckets_;
-    std::unordered_map<std::string, std::vector<bucket*>> by_service_;
+    std::unordered_map<std::string, bucket_list> by_service_;
     std::size_t size_ = 0;
 };
 
