@@ -1,6 +1,6 @@
 // jobrouter submit / jobrouter status: a CLI client of a running `jobrouter serve`.
+#include "app/client_util.hpp"
 #include "app/command.hpp"
-#include "app/http_client.hpp"
 #include "core/json_util.hpp"
 
 #include <boost/program_options.hpp>
@@ -13,45 +13,10 @@ namespace po = boost::program_options;
 
 namespace jobrouter {
 
-namespace {
-
-std::string default_server() {
-    const char* env = std::getenv("JOBROUTER_SERVER");
-    return env && *env ? env : "127.0.0.1:7700";
-}
-
-// Parses the reply's JSON; a non-2xx reply becomes an error carrying the server's message.
-result<json::value> call(const result<http_reply>& reply) {
-    if (!reply) return reply.error();
-    if (reply->status == 204) return json::value(nullptr);
-    auto body = parse_strict(reply->body);
-    if (reply->status >= 300) {
-        std::string message = "HTTP " + std::to_string(reply->status);
-        if (body && body->is_object())
-            if (const auto* e = body->get_object().if_contains("error"); e && e->is_object())
-                if (const auto* m = e->get_object().if_contains("message"); m && m->is_string())
-                    message += ": " + std::string(m->get_string());
-        return make_error("server", message);
-    }
-    if (!body) return make_error("server", "reply is not JSON: " + body.error().message);
-    return std::move(*body);
-}
-
-int usage_error(const char* command, const std::string& what) {
-    std::cerr << "jobrouter " << command << ": " << what << "\nTry 'jobrouter " << command << " --help'.\n";
-    return kExitUsage;
-}
-
-std::optional<http_client> connect_to(const char* command, const std::string& server) {
-    auto hp = split_host_port(server, "--server");
-    if (!hp) {
-        usage_error(command, hp.error().text());
-        return std::nullopt;
-    }
-    return std::optional<http_client>(std::in_place, hp->first, hp->second, std::chrono::seconds(30));
-}
-
-}  // namespace
+using client::call;
+using client::connect_to;
+using client::default_server;
+using client::usage_error;
 
 int run_submit_command(const std::vector<std::string>& args) {
     std::string server = default_server(), service, payload = "null", requirements, id;
@@ -99,6 +64,9 @@ int run_submit_command(const std::vector<std::string>& args) {
     }
     const std::string job_id(submitted->at("job_id").as_string());
     std::cout << job_id << "\n";
+    if (const auto* warnings = submitted->as_object().if_contains("warnings"); warnings && warnings->is_array())
+        for (const auto& w : warnings->get_array())
+            std::cerr << "warning: " << (w.is_string() ? std::string(w.get_string()) : json::serialize(w)) << "\n";
     if (!wait) return kExitOk;
     std::int64_t last_progress = -1;
     std::string last_status;

@@ -27,5 +27,7 @@ int run_serve_command(const std::vector<std::string>& args);
 int run_submit_command(const std::vector<std::string>& args);
 int run_status_command(const std::vector<std::string>& args);
 int run_check_config_command(const std::vector<std::string>& args);
+int run_explain_command(const std::vector<std::string>& args);
+int run_simulate_command(const std::vector<std::string>& args);
 
 }  // namespace jobrouter

@@ -360,7 +360,7 @@ std::string pending_verdict(const job& j, const std::vector<worker_verdict>& wor
     for (const auto& [rule, ids] : by_rule)
         rules += (rules.empty() ? "" : "; ") + rule + " " + std::string(rule_title(rule)) + " (" + ids + ")";
     return "no registered worker meets the job's requirements: " + count_of(offering, "worker offers", "workers offer") + " " +
-           what + " " + quoted(j.service_required()) + " but fail " + rules;
+           what + " " + quoted(j.service_required()) + (offering == 1 ? " but fails " : " but fail ") + rules;
 }
 
 }  // namespace
@@ -382,7 +382,7 @@ result<job_explanation> scheduler::explain_job(std::string_view job_id) const {
               [](const worker_verdict& a, const worker_verdict& b) { return a.w->caps.worker_id < b.w->caps.worker_id; });
     const std::string status(to_string(j->status));
     if (j->is_running()) {
-        out.verdict = "job is " + status + " on worker " + quoted(j->worker_id);
+        out.verdict = "job is " + status + (j->status == job_status::assigned ? " to worker " : " on worker ") + quoted(j->worker_id);
     } else if (j->is_final()) {
         out.verdict = "job is " + status + "; nothing to route";
     } else if (j->status == job_status::retrying) {

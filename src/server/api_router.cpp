@@ -153,14 +153,32 @@ void api_router::handle(request&& req, respond_fn respond) {
                 if (!r) return from_error(r.error());
                 if (r->kind == dispatcher::submit_kind::existing) {
                     auto job = dispatcher_.get_job(r->job_id);
-                    return reply(status::ok, json::object{{"success", true}, {"job_id", r->job_id}, {"existing", true}, {"job", *job}});
+                    json::object existing{{"success", true}, {"job_id", r->job_id}, {"existing", true}, {"job", *job}};
+                    if (!r->warnings.empty()) {
+                        json::array warnings;
+                        for (const auto& w : r->warnings) warnings.emplace_back(w);
+                        existing["warnings"] = std::move(warnings);
+                    }
+                    return reply(status::ok, existing);
                 }
-                return reply(status::created, json::object{{"success", true}, {"job_id", r->job_id}});
+                json::object created{{"success", true}, {"job_id", r->job_id}};
+                if (!r->warnings.empty()) {
+                    json::array warnings;
+                    for (const auto& w : r->warnings) warnings.emplace_back(w);
+                    created["warnings"] = std::move(warnings);
+                }
+                return reply(status::created, created);
             }
             if (method == http::verb::get) {
                 dispatcher::job_query q;
                 if (auto it = target->params.find("status"); it != target->params.end()) q.status = it->second;
                 if (auto it = target->params.find("service_required"); it != target->params.end()) q.service_required = it->second;
+                if (auto it = target->params.find("unroutable"); it != target->params.end()) {
+                    if (it->second == "true" || it->second == "1") q.unroutable = true;
+                    else if (it->second != "false" && it->second != "0" && !it->second.empty())
+                        return fail(status::bad_request, "invalid_request",
+                                    "query parameter unroutable: must be true or false, got " + quoted(it->second));
+                }
                 auto limit = int_param(*target, "limit", 1, 1000);
                 if (!limit) return from_error(limit.error());
                 auto cursor = int_param(*target, "cursor", 1, UINT64_MAX);
@@ -191,6 +209,14 @@ void api_router::handle(request&& req, respond_fn respond) {
             auto j = dispatcher_.get_job(id);
             if (!j) return from_error(j.error());
             return reply(status::ok, json::object{{"success", true}, {"job", *j}});
+        }
+        if (seg.size() == 4 && seg[3] == "explain") {
+            if (method != http::verb::get) return method_not_allowed("GET");
+            auto r = dispatcher_.explain_job(id);
+            if (!r) return from_error(r.error());
+            json::object body{{"success", true}};
+            for (auto& kv : *r) body[kv.key()] = kv.value();
+            return reply(status::ok, body);
         }
         if (seg.size() == 4) {
             const std::string& action = seg[3];
@@ -284,6 +310,16 @@ void api_router::handle(request&& req, respond_fn respond) {
                                          respond(std::move(res));
                                      });
             return;
+        }
+        if (seg.size() == 4 && seg[3] == "explain") {
+            if (method != http::verb::get) return method_not_allowed("GET");
+            auto limit = int_param(*target, "limit", 1, 1000);
+            if (!limit) return from_error(limit.error());
+            auto r = dispatcher_.explain_worker(id, limit->value_or(10));
+            if (!r) return from_error(r.error());
+            json::object body{{"success", true}};
+            for (auto& kv : *r) body[kv.key()] = kv.value();
+            return reply(status::ok, body);
         }
         if (seg.size() == 4 && seg[3] == "heartbeat") {
             if (method != http::verb::post) return method_not_allowed("POST");

@@ -15,7 +15,10 @@
 //   (its jobs count a failed attempt); in-process workers' leases are renewed by the dispatcher;
 // - retention: finished jobs are dropped after retention_ms or beyond retention_count;
 // - idempotent submission: a client id with the same body returns the existing job;
-// - events to subscribers (WebSocket, metrics, logs).
+// - events to subscribers (WebSocket, metrics, logs);
+// - explain (why a job is not taken, by whom it could be) and the unroutable set: pending or
+//   retrying jobs that no registered worker can take (see mark_unroutable in dispatcher.cpp
+//   for what it costs and when it is computed: never on the claim path).
 #pragma once
 
 #include "core/scheduler.hpp"
@@ -93,6 +96,7 @@ public:
     struct submit_outcome {
         submit_kind kind;
         std::string job_id;
+        std::vector<std::string> warnings;  ///< e.g. the explain verdict of a job nobody can take
     };
     /// POST /api/jobs. A body `id` makes it idempotent: same id and same body -> existing;
     /// same id, different body -> 409. Without `id` one is generated.
@@ -106,6 +110,7 @@ public:
         std::size_t limit = 50;
         std::uint64_t cursor = 0;      ///< continue after this seq (0 = from the start)
         std::size_t offset = 0;        ///< EMP's paging, when no cursor is given
+        bool unroutable = false;       ///< only jobs that no registered worker can take
     };
     struct job_page {
         std::vector<boost::json::object> jobs;
@@ -114,6 +119,18 @@ public:
     };
     /// GET /api/jobs: newest first.
     job_page list_jobs(const job_query& q);
+
+    /// GET /api/jobs/{id}/explain: {job_id, status, verdict, workers: [{worker_id, kind, state,
+    /// matches, rule, detail}]}, every registered worker sorted by id.
+    api_result<boost::json::object> explain_job(std::string_view job_id);
+    /// GET /api/workers/{id}/explain: {worker_id, jobs: [{job_id, rule, detail}]}: among the
+    /// first `limit` pending jobs in rank order, those this worker cannot take, and why.
+    api_result<boost::json::object> explain_worker(std::string_view worker_id, std::size_t limit);
+
+    /// Pending or retrying jobs that no registered worker can take.
+    bool is_unroutable(const std::string& job_id) const { return unroutable_.count(job_id) != 0; }
+    /// How many such jobs per service_required (a type keeps its entry, at 0, once cleared).
+    const std::map<std::string, std::size_t>& unroutable_by_type() const { return unroutable_by_type_; }
 
     // ---- workers ---------------------------------------------------------------------------
     /// POST /api/workers: capabilities (trace-format.md), or {"worker_id", "worker_type"}.
@@ -204,6 +221,10 @@ private:
     api_result<job*> running_job(std::string_view job_id, std::string_view token);
     void retain(const job& j);
     std::string new_token();
+    void mark_unroutable(const job& j);
+    void clear_unroutable(const std::string& job_id);
+    void recheck_gained(const std::string& worker_id);
+    void recheck_lost(const std::vector<std::string>& keys);
 
     boost::asio::io_context& io_;
     const service_mapping& mapping_;
@@ -223,6 +244,8 @@ private:
     std::unordered_map<std::string, boost::json::value> bodies_;  ///< job id -> submitted body
     std::map<std::uint64_t, std::string> by_seq_;                 ///< listing order
     std::deque<std::pair<time_ms, std::string>> finished_;        ///< retention queue
+    std::set<std::string> unroutable_;                            ///< job ids nobody registered can take
+    std::map<std::string, std::size_t> unroutable_by_type_;       ///< their count by service_required
     std::map<std::size_t, subscriber_fn> subscribers_;
     std::size_t next_subscriber_ = 1;
     bool notifying_ = false;

@@ -73,6 +73,11 @@ std::string metrics::render() const {
     for (const auto& [service, n] : running)
         out += "jobrouter_jobs_running{service_required=\"" + label(service) + "\"} " + std::to_string(n) + "\n";
 
+    header(out, "jobrouter_unroutable_jobs", "gauge",
+           "Pending or retrying jobs that no registered worker can take, by service_required (see GET /api/jobs?unroutable=true).");
+    for (const auto& [service, n] : dispatcher_.unroutable_by_type())
+        out += "jobrouter_unroutable_jobs{service_required=\"" + label(service) + "\"} " + std::to_string(n) + "\n";
+
     const auto& t = dispatcher_.totals();
     const std::pair<const char*, std::uint64_t> counters[] = {
         {"submitted", t.submitted}, {"claims", t.claims},   {"completions", t.completed},
