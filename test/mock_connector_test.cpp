@@ -1,12 +1,11 @@
 // mock_connector: EMP's MockConnector (progress 10/80/100, should_fail, delay_ms validation,
-// cancel). Also the connector registry (the one list of connector names) and the interim
-// local simulation connector it registers, which have no test module of their own.
+// cancel). Also the connector registry (the one list of connector names), which has no test
+// module of its own.
 #define BOOST_TEST_MODULE mock_connector
 #include "connectors/mock_connector.hpp"
 
 #include "connectors/connector_names.hpp"
 #include "connectors/connector_registry.hpp"
-#include "connectors/local_simulation_connector.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
@@ -272,69 +271,6 @@ BOOST_AUTO_TEST_CASE(an_unknown_name_is_an_error_listing_the_known_ones) {
     BOOST_TEST(c.error().text() ==
                "connector: unknown connector \"HttpRestConnector\" (this build has: MockConnector, "
                "SimulationHttpConnector, SimulationWebsocketConnector)");
-}
-
-BOOST_AUTO_TEST_SUITE_END()
-
-BOOST_FIXTURE_TEST_SUITE(local_simulation, fixture)
-
-BOOST_AUTO_TEST_CASE(reports_progress_after_each_step_then_completes) {
-    local_simulation_connector c(io, "SimulationHttpConnector");
-    c.start(make_job(R"({"steps":4,"duration_ms":8})"), rec.callbacks());
-    BOOST_TEST(!rec.called());
-    run();
-    BOOST_TEST(rec.progress == (std::vector<std::int64_t>{25, 50, 75, 100}), boost::test_tools::per_element());
-    BOOST_TEST(rec.messages.front() == "step 1 of 4");
-    BOOST_REQUIRE(rec.result);
-    BOOST_TEST(json::serialize(*rec.result) == R"({"simulated":true,"steps":4,"duration_ms":8})");
-}
-
-BOOST_AUTO_TEST_CASE(uneven_steps_still_end_at_100) {
-    local_simulation_connector c(io, "SimulationWebsocketConnector");
-    c.start(make_job(R"({"steps":3,"duration_ms":2})"), rec.callbacks());
-    run();
-    BOOST_TEST(rec.progress == (std::vector<std::int64_t>{33, 66, 100}), boost::test_tools::per_element());
-    BOOST_TEST(rec.result.has_value());
-}
-
-BOOST_AUTO_TEST_CASE(the_service_simulation_config_is_the_default) {
-    auto job = make_job(R"({"duration_ms":2})");
-    job.service_config =
-        json::parse(R"({"simulation_config":{"steps":"2","processing_time_ms":"90000"}})").as_object();
-    local_simulation_connector c(io, "SimulationHttpConnector");
-    c.start(std::move(job), rec.callbacks());
-    run();
-    BOOST_REQUIRE(rec.result);
-    BOOST_TEST(json::serialize(*rec.result) == R"({"simulated":true,"steps":2,"duration_ms":2})");
-}
-
-BOOST_AUTO_TEST_CASE(bad_settings_fail_not_retryable_naming_the_field) {
-    const std::pair<const char*, const char*> cases[] = {
-        {R"({"steps":0})", "payload.steps: must be an integer from 1 to 10000, got number 0"},
-        {R"({"steps":"3"})", "payload.steps: must be an integer from 1 to 10000, got string \"3\""},
-        {R"({"duration_ms":-5})", "payload.duration_ms: must be an integer from 0 to 86400000, got number -5"},
-    };
-    for (const auto& [payload, message] : cases) {
-        BOOST_TEST_CONTEXT(payload) {
-            boost::asio::io_context local_io;
-            recorder r;
-            local_simulation_connector c(local_io, "SimulationHttpConnector");
-            c.start(make_job(payload), r.callbacks());
-            local_io.run_for(kLimit);
-            BOOST_REQUIRE(r.error);
-            BOOST_TEST(!*r.retryable);
-            BOOST_TEST(r.error_message() == message);
-        }
-    }
-}
-
-BOOST_AUTO_TEST_CASE(cancel_means_no_further_callback) {
-    local_simulation_connector c(io, "SimulationHttpConnector");
-    c.start(make_job(R"({"steps":2,"duration_ms":120000})"), rec.callbacks());
-    io.run_for(5ms);
-    c.cancel();
-    run();
-    BOOST_TEST(!rec.called());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
