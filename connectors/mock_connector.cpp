@@ -1,5 +1,7 @@
 #include "connectors/mock_connector.hpp"
 
+#include "connectors/outcome.hpp"
+
 #include "core/json_util.hpp"
 
 #include <boost/asio/post.hpp>
@@ -80,28 +82,11 @@ result<mock_settings> read_settings(const connector_job& job) {
     return s;
 }
 
-// Each report re-checks `done`: the callback before it may have cancelled the connector.
 void report_progress(const run_ptr& run, std::int64_t percent, std::string message) {
-    if (run->done || !run->callbacks.on_progress) return;
-    // A copy: the callback may cancel, and cancel() drops the stored one while it runs.
-    auto progress = run->callbacks.on_progress;
-    progress(percent, std::move(message));
+    deliver_progress(*run, percent, std::move(message));
 }
-
-void report_complete(const run_ptr& run, json::value result) {
-    if (run->done) return;
-    run->done = true;
-    // Moved out first: the callback may destroy the connector, and with it nothing we still use.
-    auto done = std::move(run->callbacks.on_complete);
-    if (done) done(std::move(result));
-}
-
-void report_fail(const run_ptr& run, json::value error, bool retryable) {
-    if (run->done) return;
-    run->done = true;
-    auto done = std::move(run->callbacks.on_fail);
-    if (done) done(std::move(error), retryable);
-}
+void report_complete(const run_ptr& run, json::value result) { deliver_complete(*run, std::move(result)); }
+void report_fail(const run_ptr& run, json::value error, bool retryable) { deliver_fail(*run, std::move(error), retryable); }
 
 json::object message_error(std::string message) {
     json::object o;

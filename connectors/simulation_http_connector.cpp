@@ -1,5 +1,7 @@
 #include "connectors/simulation_http_connector.hpp"
 
+#include "connectors/outcome.hpp"
+
 #include "core/json_util.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -183,29 +185,18 @@ result<detail::sim_http_settings> read_settings(const connector_job& job) {
 void report_progress(const run_ptr& run, std::int64_t percent, std::string message) {
     if (run->done || percent <= run->last_percent) return;
     run->last_percent = percent;
-    if (!run->callbacks.on_progress) return;
-    // A copy: the callback may cancel, and cancel() drops the stored one while it runs.
-    auto progress = run->callbacks.on_progress;
-    progress(percent, std::move(message));
+    deliver_progress(*run, percent, std::move(message));
 }
 
-void report_complete(const run_ptr& run, json::value result) {
-    if (run->done) return;
-    run->done = true;
-    // Moved out first: the callback may destroy the connector, and with it nothing we still use.
-    auto done = std::move(run->callbacks.on_complete);
-    if (done) done(std::move(result));
-}
+void report_complete(const run_ptr& run, json::value result) { deliver_complete(*run, std::move(result)); }
 
 void report_fail(const run_ptr& run, json::object error, bool retryable) {
     if (run->done) return;
-    run->done = true;
     error["connector"] = std::string(simulation_http_connector::kName);
     error["url"] = run->request.target().empty()
                        ? std::string()
                        : "http://" + run->settings.url.host + ":" + run->settings.url.port + std::string(run->request.target());
-    auto done = std::move(run->callbacks.on_fail);
-    if (done) done(std::move(error), retryable);
+    deliver_fail(*run, std::move(error), retryable);
 }
 
 std::string describe_network_error(const run_ptr& run, const beast::error_code& ec, std::string_view step) {
@@ -385,14 +376,7 @@ void simulation_http_connector::start(connector_job job, connector_callbacks cal
     auto settings = read_settings(job);
     if (!settings) {
         // The config cannot change between attempts, so retrying would only fail again.
-        asio::post(run_->io, [run = run_, e = settings.error()] {
-            if (run->done) return;
-            run->done = true;
-            auto done = std::move(run->callbacks.on_fail);
-            json::object err = message_error(e.text());
-            err["connector"] = std::string(kName);
-            if (done) done(std::move(err), false);
-        });
+        asio::post(run_->io, [run = run_, e = settings.error()] { report_fail(run, message_error(e.text()), false); });
         return;
     }
     run_->settings = std::move(*settings);

@@ -1,5 +1,7 @@
 #include "connectors/simulation_websocket_connector.hpp"
 
+#include "connectors/outcome.hpp"
+
 #include "connectors/simulation_http_connector.hpp"
 #include "core/json_util.hpp"
 
@@ -107,10 +109,7 @@ result<detail::sim_ws_settings> read_settings(const connector_job& job) {
 void report_progress(const run_ptr& run, std::int64_t percent, std::string message) {
     if (run->done || percent <= run->last_percent) return;
     run->last_percent = percent;
-    if (!run->callbacks.on_progress) return;
-    // A copy: the callback may cancel, and cancel() drops the stored one while it runs.
-    auto progress = run->callbacks.on_progress;
-    progress(percent, std::move(message));
+    deliver_progress(*run, percent, std::move(message));
 }
 
 void close_socket(const ws_ptr& ws) {
@@ -119,27 +118,25 @@ void close_socket(const ws_ptr& ws) {
     beast::get_lowest_layer(*ws).socket().close(ignored);
 }
 
-void finish(const run_ptr& run) {
-    run->done = true;
+// Stops the run's I/O; its cancelled handlers run later and see `done`, which the report sets.
+void stop_io(const run_ptr& run) {
     run->timer.cancel();
     run->resolver.cancel();
     close_socket(run->ws);
 }
 
+// The run's I/O stops before the caller hears the outcome (the callback may destroy us).
 void report_complete(const run_ptr& run, json::value result) {
     if (run->done) return;
-    finish(run);
-    // Moved out first: the callback may destroy the connector, and with it nothing we still use.
-    auto done = std::move(run->callbacks.on_complete);
-    if (done) done(std::move(result));
+    stop_io(run);
+    deliver_complete(*run, std::move(result));
 }
 
 void report_fail(const run_ptr& run, json::object error, bool retryable) {
     if (run->done) return;
-    finish(run);
+    stop_io(run);
     error["url"] = "ws://" + run->settings.url.host + ":" + run->settings.url.port + run->settings.url.path;
-    auto done = std::move(run->callbacks.on_fail);
-    if (done) done(std::move(error), retryable);
+    deliver_fail(*run, std::move(error), retryable);
 }
 
 void connect(const run_ptr& run);
@@ -301,12 +298,7 @@ void simulation_websocket_connector::start(connector_job job, connector_callback
     auto settings = read_settings(job);
     if (!settings) {
         // The config cannot change between attempts, so retrying would only fail again.
-        asio::post(run_->io, [run = run_, e = settings.error()] {
-            if (run->done) return;
-            run->done = true;
-            auto done = std::move(run->callbacks.on_fail);
-            if (done) done(message_error(e.text()), false);
-        });
+        asio::post(run_->io, [run = run_, e = settings.error()] { deliver_fail(*run, message_error(e.text()), false); });
         return;
     }
     run_->settings = std::move(*settings);
