@@ -1,5 +1,6 @@
 #include "server/api_router.hpp"
 
+#include "server/request_json.hpp"
 #include "server/ws_session.hpp"
 
 #include <boost/url/parse.hpp>
@@ -70,7 +71,7 @@ api_router::response api_router::error_response(unsigned version, bool keep_aliv
     return res;
 }
 
-bool api_router::upgrade(beast::tcp_stream&& stream, request&& req) {
+bool api_router::upgrade(beast::tcp_stream&& stream, request&& req, connection_slot slot) {
     auto target = parse_target(req.target());
     if (!target || target->segments != std::vector<std::string>{"ws", "events"}) {
         auto res = error_response(req.version(), false, status::not_found, "not_found",
@@ -85,7 +86,7 @@ bool api_router::upgrade(beast::tcp_stream&& stream, request&& req) {
     if (auto it = target->params.find("job_id"); it != target->params.end()) filter.job_id = it->second;
     if (auto it = target->params.find("type"); it != target->params.end()) filter.service_required = it->second;
     if (auto it = target->params.find("service_required"); it != target->params.end()) filter.service_required = it->second;
-    std::make_shared<ws_session>(std::move(stream), dispatcher_, limits_, std::move(filter))->run(std::move(req));
+    std::make_shared<ws_session>(std::move(stream), dispatcher_, limits_, std::move(filter), std::move(slot))->run(std::move(req));
     return true;
 }
 
@@ -95,7 +96,11 @@ void api_router::handle(request&& req, respond_fn respond) {
     auto fail = [&](status s, std::string code, std::string message) {
         respond(error_response(version, keep_alive, s, std::move(code), std::move(message)));
     };
-    auto from_error = [&](const api_error& e) { fail(static_cast<status>(e.status), e.code, e.message); };
+    auto from_error = [&](const api_error& e) {
+        response res = error_response(version, keep_alive, static_cast<status>(e.status), e.code, e.message);
+        if (e.retry_after_s > 0) res.set(http::field::retry_after, std::to_string(e.retry_after_s));
+        respond(std::move(res));
+    };
     auto reply = [&, respond](status s, const json::value& body) {
         response res{s, version};
         res.set(http::field::content_type, "application/json");
@@ -105,9 +110,9 @@ void api_router::handle(request&& req, respond_fn respond) {
     };
     auto body_json = [&]() -> std::optional<json::value> {
         if (req.body().empty()) return json::value(json::object{});
-        auto v = parse_strict(req.body());
+        auto v = parse_request_json(req.body(), limits_);
         if (!v) {
-            fail(status::bad_request, "invalid_json", "body: " + v.error().message);
+            from_error(v.error());
             return std::nullopt;
         }
         return std::move(*v);
@@ -149,6 +154,9 @@ void api_router::handle(request&& req, respond_fn respond) {
             if (method == http::verb::post) {
                 auto body = body_json();
                 if (!body) return;
+                if (auto ok = check_id_lengths(*body, {"id", "service_required", "customer_id", "workflow_id"}, limits_); !ok)
+                    return from_error(ok.error());
+                if (auto ok = check_requirements_size(*body, limits_); !ok) return from_error(ok.error());
                 auto r = dispatcher_.submit(*body);
                 if (!r) return from_error(r.error());
                 if (r->kind == dispatcher::submit_kind::existing) {
@@ -273,6 +281,7 @@ void api_router::handle(request&& req, respond_fn respond) {
             if (method == http::verb::post) {
                 auto body = body_json();
                 if (!body) return;
+                if (auto ok = check_id_lengths(*body, {"worker_id", "worker_type"}, limits_); !ok) return from_error(ok.error());
                 auto r = dispatcher_.register_external(*body);
                 if (!r) return from_error(r.error());
                 return reply(status::created, json::object{{"success", true}, {"worker_id", body->at("worker_id")}});

@@ -4,6 +4,7 @@
 // its own. Runs on the server's io_context thread.
 #pragma once
 
+#include "server/connection_stats.hpp"
 #include "server/dispatcher.hpp"
 #include "server/http_limits.hpp"
 #include "server/metrics.hpp"
@@ -28,8 +29,8 @@ public:
     void handle(request&& req, respond_fn respond);
 
     /// A WebSocket upgrade: GET /ws/events becomes a ws_session; anything else is refused.
-    /// Returns true when the connection was taken.
-    bool upgrade(boost::beast::tcp_stream&& stream, request&& req);
+    /// Returns true when the connection was taken (with its slot, which it then holds).
+    bool upgrade(boost::beast::tcp_stream&& stream, request&& req, connection_slot slot);
 
     static response error_response(unsigned version, bool keep_alive, boost::beast::http::status status,
                                    std::string code, std::string message);

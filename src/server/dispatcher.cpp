@@ -140,6 +140,7 @@ void dispatcher::after_change() {
         if (events.empty()) break;
         std::vector<std::string> newly_pending;
         for (auto& e : events) {
+            if (!e.job_id.empty()) sync_waiting(e.job_id);
             dispatcher_event de{e, {}, 0, {}};
             const job* j = e.job_id.empty() ? nullptr : sched_.find_job(e.job_id);
             if (j) {
@@ -217,6 +218,24 @@ void dispatcher::after_change() {
         }
     }
     arm_timer();
+}
+
+// Every change of a job's status comes with an event: the waiting counts follow the job's
+// status after it, whatever the event was.
+void dispatcher::sync_waiting(const std::string& job_id) {
+    const job* j = sched_.find_job(job_id);
+    const bool waiting = j && (j->status == job_status::pending || j->status == job_status::retrying);
+    auto it = waiting_.find(job_id);
+    if (waiting == (it != waiting_.end())) return;
+    if (waiting) {
+        const std::string type = j->service_required();
+        waiting_.emplace(job_id, type);
+        ++waiting_by_type_[type];
+    } else {
+        auto count = waiting_by_type_.find(it->second);
+        if (--count->second == 0) waiting_by_type_.erase(count);
+        waiting_.erase(it);
+    }
 }
 
 std::size_t dispatcher::subscribe(subscriber_fn f) {
@@ -389,6 +408,19 @@ api_result<dispatcher::submit_outcome> dispatcher::submit(const json::value& bod
         }
         return conflict("job.id: job " + quoted(spec->id) + " exists with a different body");
     }
+    // Checked after validation and the idempotent replay above, before anything is stored: a
+    // refused job does not exist afterwards, and resubmitting an existing one still answers.
+    if (waiting_.size() >= options_.max_pending_jobs)
+        return api_error{429, "too_many_pending",
+                         std::to_string(waiting_.size()) + " jobs are waiting for a worker, the limit of " +
+                             std::to_string(options_.max_pending_jobs) + " (--max-pending-jobs raises it); retry later",
+                         1};
+    if (const std::size_t n = waiting_count(spec->service_required); n >= options_.max_pending_per_type)
+        return api_error{429, "too_many_pending",
+                         std::to_string(n) + " jobs with service_required " + quoted(spec->service_required) +
+                             " are waiting for a worker, the limit of " + std::to_string(options_.max_pending_per_type) +
+                             " per type (--max-pending-per-type raises it); retry later",
+                         1};
     const std::string id = spec->id;
     auto submitted = sched_.submit(std::move(*spec));
     if (!submitted) return bad_request(submitted.error());

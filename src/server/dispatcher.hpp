@@ -47,6 +47,11 @@ struct dispatcher_options {
     std::size_t retention_count = 100000;      ///< ... and at most this many
     time_ms worker_timeout_ms = 60000;         ///< an external worker silent this long is removed
     time_ms local_heartbeat_ms = 0;            ///< in-process leases renewed this often (0: lease / 3)
+    /// A submission that would make more than this many jobs wait (pending or retrying), in
+    /// all or of its service_required, is refused with 429 (--max-pending-jobs,
+    /// --max-pending-per-type).
+    std::size_t max_pending_jobs = 100000;
+    std::size_t max_pending_per_type = 50000;
 };
 
 /// A job handed to a worker.
@@ -62,6 +67,7 @@ struct api_error {
     int status = 400;        ///< HTTP status
     std::string code;        ///< e.g. "invalid_request", "not_found", "conflict"
     std::string message;     ///< what is wrong and where
+    int retry_after_s = 0;   ///< > 0: sent as Retry-After (429)
 };
 
 template <class T>
@@ -126,6 +132,14 @@ public:
     /// GET /api/workers/{id}/explain: {worker_id, jobs: [{job_id, rule, detail}]}: among the
     /// first `limit` pending jobs in rank order, those this worker cannot take, and why.
     api_result<boost::json::object> explain_worker(std::string_view worker_id, std::size_t limit);
+
+    /// Jobs waiting for a worker (pending or retrying), in all and of one service_required:
+    /// what --max-pending-jobs and --max-pending-per-type bound.
+    std::size_t waiting_count() const { return waiting_.size(); }
+    std::size_t waiting_count(const std::string& service_required) const {
+        auto it = waiting_by_type_.find(service_required);
+        return it == waiting_by_type_.end() ? 0 : it->second;
+    }
 
     /// Pending or retrying jobs that no registered worker can take.
     bool is_unroutable(const std::string& job_id) const { return unroutable_.count(job_id) != 0; }
@@ -225,6 +239,7 @@ private:
     void clear_unroutable(const std::string& job_id);
     void recheck_gained(const std::string& worker_id);
     void recheck_lost(const std::vector<std::string>& keys);
+    void sync_waiting(const std::string& job_id);
 
     boost::asio::io_context& io_;
     const service_mapping& mapping_;
@@ -246,6 +261,8 @@ private:
     std::deque<std::pair<time_ms, std::string>> finished_;        ///< retention queue
     std::set<std::string> unroutable_;                            ///< job ids nobody registered can take
     std::map<std::string, std::size_t> unroutable_by_type_;       ///< their count by service_required
+    std::unordered_map<std::string, std::string> waiting_;         ///< pending or retrying job id -> service_required
+    std::unordered_map<std::string, std::size_t> waiting_by_type_;  ///< their count by service_required
     std::map<std::size_t, subscriber_fn> subscribers_;
     std::size_t next_subscriber_ = 1;
     bool notifying_ = false;

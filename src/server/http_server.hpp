@@ -1,9 +1,12 @@
 // http_server: accepts TCP connections and runs one http_session per connection (Beast).
 // Each session reads a request, hands it to the api_router, writes the answer, and repeats
 // while the client keeps the connection alive; a WebSocket upgrade on /ws/events becomes a
-// ws_session. Everything runs on the server's single io_context thread.
+// ws_session. At limits.max_connections open connections a new one gets 503 and is closed.
+// Everything runs on the server's single io_context thread.
 #pragma once
 
+#include "server/auth.hpp"
+#include "server/connection_stats.hpp"
 #include "server/http_limits.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -20,7 +23,10 @@ class api_router;
 
 class http_server {
 public:
-    http_server(boost::asio::io_context& io, api_router& router, http_limits limits);
+    /// `limits`, `auth` and `stats` must outlive the server (sessions keep their own share of
+    /// `stats`).
+    http_server(boost::asio::io_context& io, api_router& router, const http_limits& limits, const auth_settings& auth,
+                std::shared_ptr<connection_stats> stats);
 
     /// Binds and listens; throws boost::system::system_error when the address is unusable.
     void listen(const boost::asio::ip::tcp::endpoint& endpoint);
@@ -34,7 +40,9 @@ private:
 
     boost::asio::io_context& io_;
     api_router& router_;
-    http_limits limits_;
+    const http_limits& limits_;
+    const auth_settings& auth_;
+    std::shared_ptr<connection_stats> stats_;
     boost::asio::ip::tcp::acceptor acceptor_;
 };
 

@@ -4,50 +4,110 @@
 
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
+
 namespace jobrouter {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+using clock_type = std::chrono::steady_clock;
 
-http_session::http_session(boost::asio::ip::tcp::socket&& socket, api_router& router, const http_limits& limits)
-    : stream_(std::move(socket)), router_(router), limits_(limits) {}
+namespace {
 
-void http_session::run() { do_read(); }
+// How long a connection that we end is drained of the client's unread request, at most.
+constexpr auto kLinger = std::chrono::milliseconds(2000);
+constexpr std::size_t kLingerBytes = 4 * 1024 * 1024;
 
-void http_session::do_read() {
+bool is_disconnect(const beast::error_code& ec) {
+    return ec == http::error::end_of_stream || ec == beast::error::timeout || ec == boost::asio::error::connection_reset ||
+           ec == boost::asio::error::eof || ec == boost::asio::error::operation_aborted ||
+           ec == boost::asio::error::broken_pipe;
+}
+
+}  // namespace
+
+http_session::http_session(boost::asio::ip::tcp::socket&& socket, api_router& router, const http_limits& limits,
+                           const auth_settings& auth, connection_slot slot)
+    : stream_(std::move(socket)), router_(router), limits_(limits), auth_(auth), slot_(std::move(slot)) {}
+
+void http_session::run() { read_next(); }
+
+void http_session::refuse(response refusal) {
+    refusal.keep_alive(false);
+    send(std::move(refusal));
+}
+
+void http_session::read_next() {
     parser_.emplace();
     parser_->body_limit(limits_.max_body_bytes);
-    parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
-    stream_.expires_after(limits_.read_timeout);
+    parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits_.max_header_bytes, UINT32_MAX)));
+    // A connection's first request is timed from the accept; a pipelined one has its first
+    // bytes already: neither waits as idle.
+    if (first_request_ || buffer_.size() > 0) {
+        request_start_ = clock_type::now();
+        first_request_ = false;
+        return read_header();
+    }
+    stream_.expires_after(limits_.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), beast::bind_front_handler(&http_session::on_idle_read, shared_from_this()));
+}
+
+void http_session::on_idle_read(beast::error_code ec, std::size_t bytes) {
+    if (ec) return do_close();  // idle too long, or the client closed: nothing to answer
+    buffer_.commit(bytes);
+    request_start_ = clock_type::now();
+    read_header();
+}
+
+void http_session::read_header() {
+    stream_.expires_at(request_start_ + std::min(limits_.header_timeout, limits_.read_timeout));
+    http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+}
+
+void http_session::on_header(beast::error_code ec, std::size_t bytes) {
+    if (ec) return on_read(ec, bytes);
+    // The token is checked before any body is read: a client without one cannot make the
+    // server buffer a body.
+    const auto& header = parser_->get();
+    if (auto refusal = authorize(auth_, route_class_of(header.method(), header.target()), header[http::field::authorization])) {
+        auto res = api_router::error_response(header.version(), false, static_cast<http::status>(refusal->status),
+                                              refusal->code, refusal->message);
+        if (!refusal->www_authenticate.empty()) res.set(http::field::www_authenticate, refusal->www_authenticate);
+        return send(std::move(res));
+    }
+    if (parser_->is_done()) return on_read({}, 0);
+    stream_.expires_at(request_start_ + limits_.read_timeout);
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
+void http_session::refuse_request(http::status status, std::string code, std::string message) {
+    send(api_router::error_response(11, false, status, std::move(code), std::move(message)));
+}
+
 void http_session::on_read(beast::error_code ec, std::size_t) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == boost::asio::error::connection_reset)
-        return do_close();
+    if (ec && is_disconnect(ec)) return do_close();  // timed out (slow client) or gone
     if (ec == http::error::body_limit) {
-        auto res = api_router::error_response(11, false, http::status::payload_too_large, "payload_too_large",
-                                              "request body is larger than " + std::to_string(limits_.max_body_bytes) + " bytes");
-        return send(std::move(res));
+        const auto declared = parser_->content_length();
+        const std::string what = declared ? "a request body of " + std::to_string(*declared) + " bytes"
+                                          : "a request body of more than " + std::to_string(limits_.max_body_bytes) + " bytes";
+        return refuse_request(http::status::payload_too_large, "payload_too_large",
+                              "body: " + what + " is over the limit of " + std::to_string(limits_.max_body_bytes) +
+                                  " (--max-body-bytes raises it)");
     }
-    if (ec == http::error::header_limit) {
-        auto res = api_router::error_response(11, false, http::status::request_header_fields_too_large, "headers_too_large",
-                                              "request headers are larger than " + std::to_string(limits_.max_header_bytes) + " bytes");
-        return send(std::move(res));
-    }
-    if (ec) {
-        auto res = api_router::error_response(11, false, http::status::bad_request, "bad_http", "malformed HTTP request: " + ec.message());
-        return send(std::move(res));
-    }
+    if (ec == http::error::header_limit)
+        return refuse_request(http::status::request_header_fields_too_large, "headers_too_large",
+                              "headers: more than " + std::to_string(limits_.max_header_bytes) +
+                                  " bytes is over the limit of " + std::to_string(limits_.max_header_bytes) +
+                                  " (--max-header-bytes raises it)");
+    if (ec) return refuse_request(http::status::bad_request, "bad_http", "malformed HTTP request: " + ec.message());
     auto req = parser_->release();
+    stream_.expires_never();
     if (beast::websocket::is_upgrade(req)) {
-        stream_.expires_never();
-        if (router_.upgrade(std::move(stream_), std::move(req))) return;
-        return;  // the router answered and closed
+        router_.upgrade(std::move(stream_), std::move(req), std::move(slot_));
+        return;  // the stream now belongs to the WebSocket session, or was answered and closed
     }
     // The router may answer later (long-poll claims): the session waits without a deadline,
     // the router bounds the wait.
-    stream_.expires_never();
     router_.handle(std::move(req), [self = shared_from_this()](response res) { self->send(std::move(res)); });
 }
 
@@ -61,13 +121,35 @@ void http_session::send(response res) {
 }
 
 void http_session::on_write(beast::error_code ec, bool close) {
-    if (ec || close) return do_close();
-    do_read();
+    if (ec) return do_close();
+    if (close) return linger_close();
+    read_next();
+}
+
+// The client may still be sending the request we refused: closing now would reset the
+// connection, and the client could lose our reply. Half-close, then read and discard until
+// the client closes too, for a bounded time and number of bytes.
+void http_session::linger_close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    linger_deadline_ = clock_type::now() + std::min<clock_type::duration>(kLinger, limits_.header_timeout);
+    buffer_.consume(buffer_.size());
+    drain();
+}
+
+void http_session::drain() {
+    if (drained_ > kLingerBytes) return do_close();
+    stream_.expires_at(linger_deadline_);
+    stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        if (ec) return self->do_close();
+        self->drained_ += n;
+        self->drain();
+    });
 }
 
 void http_session::do_close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
 }
 

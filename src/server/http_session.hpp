@@ -1,14 +1,26 @@
-// http_session: one HTTP/1.1 connection (boostorg/beast advanced_server's shape): read a
-// request within limits.read_timeout, let the router answer (now, or later for a long-poll),
-// write the answer, and read the next while keep-alive holds. Kept alive by shared_from_this
-// while an operation or a pending answer refers to it.
+// http_session: one HTTP/1.1 connection (boostorg/beast advanced_server's shape), read in
+// phases so that every wait has its own bound (README "Security and limits"):
+//   idle   - a kept-alive connection waits for the first byte of its next request, at most
+//            limits.idle_timeout (a connection's first request skips this phase);
+//   header - the header must be complete within limits.header_timeout of the request's first
+//            byte (of the accept, for the first request): a slow-loris client is cut off;
+//            then the bearer token is checked (auth.hpp) before any body is read;
+//   body   - the whole request must be in within limits.read_timeout of its first byte.
+// Then the router answers (now, or later for a long-poll), the answer is written within
+// limits.write_timeout, and the next request is read while keep-alive holds. A refusal that
+// ends the connection is written, then the rest of the client's request is drained for a
+// moment so that the client reads the refusal instead of a connection reset. Kept alive by
+// shared_from_this while an operation or a pending answer refers to it.
 #pragma once
 
+#include "server/auth.hpp"
+#include "server/connection_stats.hpp"
 #include "server/http_limits.hpp"
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -18,16 +30,27 @@ class api_router;
 
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-    http_session(boost::asio::ip::tcp::socket&& socket, api_router& router, const http_limits& limits);
-    void run();
-
-private:
     using response = boost::beast::http::response<boost::beast::http::string_body>;
 
-    void do_read();
+    http_session(boost::asio::ip::tcp::socket&& socket, api_router& router, const http_limits& limits,
+                 const auth_settings& auth, connection_slot slot);
+    /// Serves requests until the connection ends.
+    void run();
+    /// Writes `refusal` (e.g. 503 at --max-connections) and closes, reading no request.
+    void refuse(response refusal);
+
+private:
+    void read_next();
+    void on_idle_read(boost::beast::error_code ec, std::size_t bytes);
+    void read_header();
+    void on_header(boost::beast::error_code ec, std::size_t bytes);
     void on_read(boost::beast::error_code ec, std::size_t bytes);
+    /// Answers a request that could not be read or was refused; the connection then ends.
+    void refuse_request(boost::beast::http::status status, std::string code, std::string message);
     void send(response res);
     void on_write(boost::beast::error_code ec, bool close);
+    void linger_close();
+    void drain();
     void do_close();
 
     boost::beast::tcp_stream stream_;
@@ -35,6 +58,12 @@ private:
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     api_router& router_;
     const http_limits& limits_;
+    const auth_settings& auth_;
+    connection_slot slot_;
+    bool first_request_ = true;
+    std::chrono::steady_clock::time_point request_start_;
+    std::chrono::steady_clock::time_point linger_deadline_;
+    std::size_t drained_ = 0;
 };
 
 }  // namespace jobrouter

@@ -54,7 +54,8 @@ void histogram::render(std::string& out, const std::string& name, const std::str
     out += name + "_count " + std::to_string(count_) + "\n";
 }
 
-metrics::metrics(dispatcher& d) : dispatcher_(d) {
+metrics::metrics(dispatcher& d, std::shared_ptr<const connection_stats> connections)
+    : dispatcher_(d), connections_(std::move(connections)) {
     d.on_claim_duration = [this](double s) { claim_seconds_.observe(s); };
     d.on_submit_to_assign = [this](double s) { submit_to_assign_seconds_.observe(s); };
 }
@@ -98,6 +99,24 @@ std::string metrics::render() const {
     header(out, "jobrouter_workers", "gauge", "Registered workers by kind and status.");
     for (const auto& [key, n] : workers)
         out += "jobrouter_workers{kind=\"" + key.first + "\",status=\"" + key.second + "\"} " + std::to_string(n) + "\n";
+
+    header(out, "jobrouter_jobs_waiting", "gauge", "Pending or retrying jobs, what --max-pending-jobs bounds.");
+    out += "jobrouter_jobs_waiting " + std::to_string(dispatcher_.waiting_count()) + "\n";
+    if (connections_) {
+        const std::pair<const char*, const char*> gauges[] = {
+            {"jobrouter_connections_open", "Open HTTP and WebSocket connections, what --max-connections bounds."},
+            {"jobrouter_websocket_clients", "Open /ws/events connections."}};
+        const std::size_t gauge_values[] = {connections_->open, connections_->websockets};
+        for (std::size_t i = 0; i < std::size(gauges); ++i) {
+            header(out, gauges[i].first, "gauge", gauges[i].second);
+            out += std::string(gauges[i].first) + " " + std::to_string(gauge_values[i]) + "\n";
+        }
+        header(out, "jobrouter_connections_refused_total", "counter", "Connections answered 503 at --max-connections.");
+        out += "jobrouter_connections_refused_total " + std::to_string(connections_->refused) + "\n";
+        header(out, "jobrouter_websocket_dropped_total", "counter",
+               "WebSocket clients dropped for falling more than --max-ws-queue events behind.");
+        out += "jobrouter_websocket_dropped_total " + std::to_string(connections_->ws_dropped) + "\n";
+    }
     return out;
 }
 

@@ -3,6 +3,7 @@
 // are fed by the dispatcher's hooks; everything else is read from it at scrape time.
 #pragma once
 
+#include "server/connection_stats.hpp"
 #include "server/dispatcher.hpp"
 
 #include <array>
@@ -27,11 +28,13 @@ private:
 class metrics {
 public:
     /// Hooks itself into `d`'s latency callbacks; `d` must outlive it.
-    explicit metrics(dispatcher& d);
+    /// `connections`, when given, adds the connection gauges and counters.
+    explicit metrics(dispatcher& d, std::shared_ptr<const connection_stats> connections = nullptr);
     std::string render() const;
 
 private:
     dispatcher& dispatcher_;
+    std::shared_ptr<const connection_stats> connections_;
     histogram claim_seconds_;
     histogram submit_to_assign_seconds_;
 };

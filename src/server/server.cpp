@@ -10,9 +10,9 @@ server::server(boost::asio::io_context& io, const service_mapping& mapping, cons
     : io_(io),
       settings_(settings),
       dispatcher_(io, mapping, strat, settings.dispatching, clock),
-      metrics_(dispatcher_),
+      metrics_(dispatcher_, stats_),
       router_(dispatcher_, metrics_, settings_.limits),
-      http_(io, router_, settings_.limits),
+      http_(io, router_, settings_.limits, settings_.auth, stats_),
       shutdown_timer_(io) {
     // A log line per state change, at debug (the "a line per job state change").
     dispatcher_.subscribe([](const dispatcher_event& e) {

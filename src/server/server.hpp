@@ -5,6 +5,8 @@
 #pragma once
 
 #include "server/api_router.hpp"
+#include "server/auth.hpp"
+#include "server/connection_stats.hpp"
 #include "server/dispatcher.hpp"
 #include "server/http_limits.hpp"
 #include "server/http_server.hpp"
@@ -25,6 +27,7 @@ struct server_settings {
     boost::asio::ip::tcp::endpoint listen;
     dispatcher_options dispatching;
     http_limits limits;
+    auth_settings auth;  ///< bearer tokens; none set: every route is open
     std::chrono::milliseconds shutdown_grace{10000};
 };
 
@@ -47,12 +50,15 @@ public:
 
     boost::asio::ip::tcp::endpoint local_endpoint() const { return http_.local_endpoint(); }
     class dispatcher& get_dispatcher() { return dispatcher_; }
+    /// Open connections and what the connection limits turned away (io_context thread only).
+    const connection_stats& connections() const { return *stats_; }
 
 private:
     void wait_for_running_jobs(std::chrono::steady_clock::time_point deadline, std::function<void()> done);
 
     boost::asio::io_context& io_;
     server_settings settings_;
+    std::shared_ptr<connection_stats> stats_ = std::make_shared<connection_stats>();
     class dispatcher dispatcher_;
     metrics metrics_;
     api_router router_;

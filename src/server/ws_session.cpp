@@ -11,11 +11,20 @@ bool event_filter::accepts(const dispatcher_event& e) const {
     return true;
 }
 
-ws_session::ws_session(beast::tcp_stream&& stream, dispatcher& d, const http_limits& limits, event_filter filter)
-    : ws_(std::move(stream)), dispatcher_(d), limits_(limits), filter_(std::move(filter)), dispatcher_alive_(d.lifetime()) {}
+ws_session::ws_session(beast::tcp_stream&& stream, dispatcher& d, const http_limits& limits, event_filter filter,
+                       connection_slot slot)
+    : ws_(std::move(stream)),
+      dispatcher_(d),
+      limits_(limits),
+      filter_(std::move(filter)),
+      dispatcher_alive_(d.lifetime()),
+      slot_(std::move(slot)) {}
 
 // At shutdown the io_context (and the handlers that own sessions) outlives the dispatcher.
-ws_session::~ws_session() { unsubscribe(); }
+ws_session::~ws_session() {
+    unsubscribe();
+    if (counted_ && slot_.stats()) --slot_.stats()->websockets;
+}
 
 void ws_session::unsubscribe() {
     if (subscription_ && !dispatcher_alive_.expired()) dispatcher_.unsubscribe(subscription_);
@@ -30,6 +39,10 @@ void ws_session::run(beast::http::request<beast::http::string_body> req) {
 
 void ws_session::on_accept(beast::error_code ec) {
     if (ec) return;
+    if (slot_.stats()) {
+        ++slot_.stats()->websockets;
+        counted_ = true;
+    }
     // The dispatcher holds only a weak reference: a closed session is simply skipped.
     std::weak_ptr<ws_session> weak = shared_from_this();
     subscription_ = dispatcher_.subscribe([weak](const dispatcher_event& e) {
@@ -51,6 +64,7 @@ void ws_session::on_event(const dispatcher_event& e) {
     if (closed_ || !filter_.accepts(e)) return;
     if (queue_.size() >= limits_.max_ws_queue) {
         // A consumer this far behind would make us buffer without bound: drop it.
+        if (slot_.stats()) ++slot_.stats()->ws_dropped;
         close();
         return;
     }

@@ -2,9 +2,12 @@
 // events, keeps those that pass its filter (?job_id=..., ?type=<service_required>), and
 // writes them as JSON text messages, one at a time, from a bounded queue: a client that falls
 // more than limits.max_ws_queue messages behind is dropped, so a slow consumer never blocks the
-// loop or grows memory. Runs on the server's io_context thread.
+// loop or grows memory. Client messages larger than limits.max_ws_message_bytes end the
+// connection. It holds its connection's slot (--max-connections). Runs on the server's
+// io_context thread.
 #pragma once
 
+#include "server/connection_stats.hpp"
 #include "server/dispatcher.hpp"
 #include "server/http_limits.hpp"
 
@@ -26,7 +29,8 @@ struct event_filter {
 
 class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
-    ws_session(boost::beast::tcp_stream&& stream, dispatcher& d, const http_limits& limits, event_filter filter);
+    ws_session(boost::beast::tcp_stream&& stream, dispatcher& d, const http_limits& limits, event_filter filter,
+               connection_slot slot);
     ~ws_session();
     void run(boost::beast::http::request<boost::beast::http::string_body> req);
 
@@ -47,7 +51,9 @@ private:
     bool writing_ = false;
     bool closed_ = false;
     std::size_t subscription_ = 0;
-    std::weak_ptr<const void> dispatcher_alive_;  ///< the session may outlive the dispatcher
+    std::weak_ptr<const void> dispatcher_alive_;
+    connection_slot slot_;
+    bool counted_ = false;  ///< counted in connection_stats::websockets  ///< the session may outlive the dispatcher
 };
 
 }  // namespace jobrouter

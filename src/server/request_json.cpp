@@ -1,0 +1,170 @@
+#include "server/request_json.hpp"
+
+#include "core/json_util.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <optional>
+
+namespace jobrouter {
+
+namespace json = boost::json;
+
+namespace {
+
+// The offset of the first byte that is not part of well-formed UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or nullopt when all of `s` is.
+std::optional<std::size_t> invalid_utf8_at(std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    std::size_t i = 0;
+    while (i < n) {
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t len = 0;
+        unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0) lo = 0xA0;  // overlong
+            if (c == 0xED) hi = 0x9F;  // surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0) lo = 0x90;  // overlong
+            if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+        } else {
+            return i;
+        }
+        if (i + len > n) return i;
+        if (p[i + 1] < lo || p[i + 1] > hi) return i;
+        for (std::size_t k = 2; k < len; ++k)
+            if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
+        i += len;
+    }
+    return std::nullopt;
+}
+
+// "line 3, column 7 (byte 41)" for a 0-based byte offset.
+std::string position(std::string_view text, std::size_t offset) {
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+    }
+    return "line " + std::to_string(line) + ", column " + std::to_string(column) + " (byte " + std::to_string(offset) + ")";
+}
+
+// A path step for an object key: .name when it is a plain name, else ["..."]; keys that are
+// not UTF-8 or are long are shown in a form that is safe to put in a JSON reply.
+std::string key_step(std::string_view key) {
+    if (invalid_utf8_at(key)) return "[(a key that is not UTF-8)]";
+    std::string_view shown = key.size() > 64 ? key.substr(0, 64) : key;
+    while (!shown.empty() && invalid_utf8_at(shown)) shown.remove_suffix(1);  // do not cut a character in two
+    bool plain = !key.empty() && shown.size() == key.size();
+    for (char c : key)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) plain = false;
+    if (plain) return "." + std::string(key);
+    return "[" + quoted(shown) + (shown.size() < key.size() ? "..." : "") + "]";
+}
+
+struct checker {
+    const http_limits& limits;
+
+    std::optional<api_error> string(std::string_view s, const std::string& path, const char* what) const {
+        if (auto bad = invalid_utf8_at(s))
+            return api_error{400, "invalid_json",
+                             path + ": " + what + " is not valid UTF-8 (byte " + std::to_string(*bad) + " of it)"};
+        if (s.size() > limits.max_string_bytes)
+            return limit_exceeded(path, std::string(what) + " of " + std::to_string(s.size()) + " bytes", limits.max_string_bytes,
+                                  "--max-string-bytes");
+        return std::nullopt;
+    }
+
+    std::optional<api_error> value(const json::value& v, const std::string& path) const {
+        switch (v.kind()) {
+        case json::kind::double_:
+            if (!std::isfinite(v.get_double()))
+                return api_error{400, "invalid_json", path + ": number is out of range (it overflows a double)"};
+            return std::nullopt;
+        case json::kind::string: return string(v.get_string(), path, "string");
+        case json::kind::array: {
+            const auto& a = v.get_array();
+            for (std::size_t i = 0; i < a.size(); ++i)
+                if (auto e = value(a[i], path + "[" + std::to_string(i) + "]")) return e;
+            return std::nullopt;
+        }
+        case json::kind::object:
+            for (const auto& kv : v.get_object()) {
+                const std::string child = path + key_step(kv.key());
+                if (auto e = string(kv.key(), child, "key")) return e;
+                if (auto e = value(kv.value(), child)) return e;
+            }
+            return std::nullopt;
+        default: return std::nullopt;
+        }
+    }
+};
+
+}  // namespace
+
+api_error limit_exceeded(const std::string& where, const std::string& what, std::size_t limit, const char* flag) {
+    return api_error{400, "limit_exceeded",
+                     where + ": " + what + " is over the limit of " + std::to_string(limit) + " (" + flag + " raises it)"};
+}
+
+api_result<json::value> parse_request_json(std::string_view text, const http_limits& limits) {
+    json::parse_options options;
+    options.max_depth = limits.max_json_depth;
+    // Strings are checked below, with their path: Boost.JSON would only say "syntax error".
+    options.allow_invalid_utf8 = true;
+    json::parser p(json::storage_ptr(), options);
+    boost::system::error_code ec;
+    const std::size_t used = p.write(text.data(), text.size(), ec);
+    if (ec == json::error::too_deep)
+        return limit_exceeded("body", "nesting deeper than " + std::to_string(limits.max_json_depth) + " levels at " +
+                                          position(text, used),
+                              limits.max_json_depth, "--max-json-depth");
+    if (ec) {
+        std::string what = ec.message();
+        // Outside strings Boost.JSON reports a non-UTF-8 byte as a plain syntax error.
+        if (used < text.size() && static_cast<unsigned char>(text[used]) >= 0x80 && invalid_utf8_at(text.substr(used)))
+            what = "not valid UTF-8";
+        return api_error{400, "invalid_json", "body: invalid JSON at " + position(text, used) + ": " + what};
+    }
+    json::value v = p.release();
+    if (auto e = checker{limits}.value(v, "body")) return *e;
+    return v;
+}
+
+api_result<void> check_id_lengths(const json::value& body, std::initializer_list<std::string_view> fields,
+                                  const http_limits& limits) {
+    if (!body.is_object()) return {};
+    for (auto f : fields) {
+        const json::value* v = body.get_object().if_contains(f);
+        if (v && v->is_string() && v->get_string().size() > limits.max_id_bytes)
+            return limit_exceeded("body." + std::string(f), "a value of " + std::to_string(v->get_string().size()) + " bytes",
+                                  limits.max_id_bytes, "--max-id-bytes");
+    }
+    return {};
+}
+
+api_result<void> check_requirements_size(const json::value& body, const http_limits& limits) {
+    if (!body.is_object()) return {};
+    const json::value* r = body.get_object().if_contains("requirements");
+    if (!r) return {};
+    const std::size_t size = json::serialize(*r).size();
+    if (size > limits.max_requirements_bytes)
+        return limit_exceeded("body.requirements", std::to_string(size) + " bytes of JSON", limits.max_requirements_bytes,
+                              "--max-requirements-bytes");
+    return {};
+}
+
+}  // namespace jobrouter

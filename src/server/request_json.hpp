@@ -1,0 +1,38 @@
+// request_json: how serve reads a JSON request body, and the limits it checks on the way
+// (README "Security and limits"). Stricter than parse_strict where a client is concerned:
+// every error names the place (a byte offset with line and column for syntax, a JSON path
+// such as body.payload.prompt for values) and, for a limit, the flag that raises it.
+//
+// - RFC 8259 only: no comments, no trailing commas, no NaN or Infinity literals;
+// - every string and object key valid UTF-8 (Boost.JSON alone says only "syntax error");
+// - numbers finite (Boost.JSON turns 1e400 into infinity);
+// - nesting at most limits.max_json_depth, strings and keys at most limits.max_string_bytes;
+// - duplicate keys: the last one wins (as parse_strict and trace-format.md).
+#pragma once
+
+#include "server/dispatcher.hpp"
+#include "server/http_limits.hpp"
+
+#include <boost/json.hpp>
+
+#include <initializer_list>
+#include <string_view>
+
+namespace jobrouter {
+
+/// Parses a request body. Errors are 400 with code invalid_json or limit_exceeded.
+api_result<boost::json::value> parse_request_json(std::string_view text, const http_limits& limits);
+
+/// Checks that each of `fields` of `body` that is a string is at most limits.max_id_bytes
+/// long (the values used as keys, in logs and in events).
+api_result<void> check_id_lengths(const boost::json::value& body, std::initializer_list<std::string_view> fields,
+                                  const http_limits& limits);
+
+/// Checks a job submission's `requirements` against limits.max_requirements_bytes (its
+/// size as compact JSON text).
+api_result<void> check_requirements_size(const boost::json::value& body, const http_limits& limits);
+
+/// The 400 that every limit_exceeded refusal uses: "<where>: <what>, over the limit of N (<flag>)".
+api_error limit_exceeded(const std::string& where, const std::string& what, std::size_t limit, const char* flag);
+
+}  // namespace jobrouter
