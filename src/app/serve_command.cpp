@@ -94,9 +94,25 @@ int run_serve_command(const std::vector<std::string>& args) {
     settings.dispatching.retention_ms = o.retention_ms;
     settings.dispatching.retention_count = static_cast<std::size_t>(o.retention_count);
     settings.dispatching.worker_timeout_ms = o.worker_timeout_ms;
-    settings.limits.max_body_bytes = static_cast<std::size_t>(o.max_body_bytes);
-    settings.limits.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
-    settings.limits.max_wait = std::chrono::milliseconds(o.max_wait_ms);
+    settings.dispatching.max_pending_jobs = static_cast<std::size_t>(o.max_pending_jobs);
+    settings.dispatching.max_pending_per_type = static_cast<std::size_t>(o.max_pending_per_type);
+    http_limits& limits = settings.limits;
+    limits.max_connections = static_cast<std::size_t>(o.max_connections);
+    limits.max_header_bytes = static_cast<std::size_t>(o.max_header_bytes);
+    limits.header_timeout = std::chrono::milliseconds(o.header_timeout_ms);
+    limits.idle_timeout = std::chrono::milliseconds(o.idle_timeout_ms);
+    limits.read_timeout = std::chrono::milliseconds(o.read_timeout_ms);
+    limits.write_timeout = std::chrono::milliseconds(o.write_timeout_ms);
+    limits.max_wait = std::chrono::milliseconds(o.max_wait_ms);
+    limits.max_body_bytes = static_cast<std::size_t>(o.max_body_bytes);
+    limits.max_json_depth = static_cast<std::size_t>(o.max_json_depth);
+    limits.max_string_bytes = static_cast<std::size_t>(o.max_string_bytes);
+    limits.max_id_bytes = static_cast<std::size_t>(o.max_id_bytes);
+    limits.max_requirements_bytes = static_cast<std::size_t>(o.max_requirements_bytes);
+    limits.max_ws_queue = static_cast<std::size_t>(o.max_ws_queue);
+    limits.max_ws_message_bytes = static_cast<std::size_t>(o.max_ws_message_bytes);
+    settings.auth.client_token = o.auth_token;
+    settings.auth.worker_token = o.worker_token;
     settings.shutdown_grace = std::chrono::milliseconds(o.shutdown_grace_ms);
 
     system_clock_source clock;
@@ -128,6 +144,14 @@ int run_serve_command(const std::vector<std::string>& args) {
     }
 
     const auto bound = srv.local_endpoint();
+    if (!bound.address().is_loopback() && o.auth_token.empty()) {
+        // Loud: on stderr whatever the log level, as well as in the log.
+        const std::string exposed = o.worker_token.empty() ? "every route" : "every client route (submit, cancel, list, metrics, events)";
+        std::cerr << "WARNING: jobrouter serve listens on " << bound.address().to_string() << " without --auth-token: "
+                  << exposed << " is open to anyone who can reach this address. Set JOBROUTER_AUTH_TOKEN (or --auth-token), "
+                  << "or listen on 127.0.0.1.\n";
+        log::warn("listening beyond loopback without --auth-token", {{"listen", bound.address().to_string()}});
+    }
     if (!o.port_file.empty()) std::ofstream(o.port_file) << bound.port() << "\n";
     std::string worker_summary;
     for (const auto& c : counts) worker_summary += (worker_summary.empty() ? "" : ",") + c.worker_type + ":" + std::to_string(c.count);

@@ -1,5 +1,7 @@
 #include "app/serve_options.hpp"
 
+#include "server/auth.hpp"
+
 #include <boost/program_options.hpp>
 
 #include <fstream>
@@ -30,9 +32,24 @@ po::options_description describe_options(serve_options& o) {
         ("retention-count", po::value(&o.retention_count)->default_value(o.retention_count)->value_name("N"), "... and at most this many")
         ("worker-timeout-ms", po::value(&o.worker_timeout_ms)->default_value(o.worker_timeout_ms)->value_name("N"), "an external worker silent this long is removed; its jobs are retried")
         ("shutdown-grace-ms", po::value(&o.shutdown_grace_ms)->default_value(o.shutdown_grace_ms)->value_name("N"), "on SIGINT/SIGTERM, running in-process jobs may finish this long before they are handed back")
-        ("max-body-bytes", po::value(&o.max_body_bytes)->default_value(o.max_body_bytes)->value_name("N"), "larger request bodies get 413")
-        ("read-timeout-ms", po::value(&o.read_timeout_ms)->default_value(o.read_timeout_ms)->value_name("N"), "a request (header and body) must arrive within this")
         ("max-wait-ms", po::value(&o.max_wait_ms)->default_value(o.max_wait_ms)->value_name("N"), "the longest long-poll claim (?wait_ms is capped to it)")
+        ("auth-token", po::value(&o.auth_token)->value_name("TOKEN"), "bearer token every route but /health needs (worker routes: unless --worker-token is set); prefer JOBROUTER_AUTH_TOKEN, a flag shows in ps")
+        ("worker-token", po::value(&o.worker_token)->value_name("TOKEN"), "bearer token the worker routes need (register, claim, heartbeat, progress, complete, fail, unregister) instead of --auth-token; env JOBROUTER_WORKER_TOKEN")
+        ("max-body-bytes", po::value(&o.max_body_bytes)->default_value(o.max_body_bytes)->value_name("N"), "larger request bodies get 413")
+        ("max-header-bytes", po::value(&o.max_header_bytes)->default_value(o.max_header_bytes)->value_name("N"), "larger request headers get 431")
+        ("max-json-depth", po::value(&o.max_json_depth)->default_value(o.max_json_depth)->value_name("N"), "deeper JSON bodies get 400 (1..1000)")
+        ("max-string-bytes", po::value(&o.max_string_bytes)->default_value(o.max_string_bytes)->value_name("N"), "a longer JSON string or key anywhere in a body gets 400")
+        ("max-id-bytes", po::value(&o.max_id_bytes)->default_value(o.max_id_bytes)->value_name("N"), "a longer id, service_required, customer_id, workflow_id, worker_id or worker_type gets 400")
+        ("max-requirements-bytes", po::value(&o.max_requirements_bytes)->default_value(o.max_requirements_bytes)->value_name("N"), "a job whose requirements are longer as JSON text gets 400")
+        ("max-pending-jobs", po::value(&o.max_pending_jobs)->default_value(o.max_pending_jobs)->value_name("N"), "a submission when this many jobs wait (pending or retrying) gets 429 with Retry-After")
+        ("max-pending-per-type", po::value(&o.max_pending_per_type)->default_value(o.max_pending_per_type)->value_name("N"), "... or when this many jobs of its service_required wait")
+        ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections)->value_name("N"), "open HTTP and WebSocket connections; more get 503 with Retry-After and are closed")
+        ("header-timeout-ms", po::value(&o.header_timeout_ms)->default_value(o.header_timeout_ms)->value_name("N"), "a request's header must arrive within this of its first byte (a new connection's: of the accept), else the connection is closed")
+        ("idle-timeout-ms", po::value(&o.idle_timeout_ms)->default_value(o.idle_timeout_ms)->value_name("N"), "a kept-alive connection with no request for this long is closed")
+        ("read-timeout-ms", po::value(&o.read_timeout_ms)->default_value(o.read_timeout_ms)->value_name("N"), "a whole request (header and body) must arrive within this of its first byte, else the connection is closed")
+        ("write-timeout-ms", po::value(&o.write_timeout_ms)->default_value(o.write_timeout_ms)->value_name("N"), "a reply the client does not take within this closes the connection")
+        ("max-ws-queue", po::value(&o.max_ws_queue)->default_value(o.max_ws_queue)->value_name("N"), "a /ws/events client more than N events behind is dropped")
+        ("max-ws-message-bytes", po::value(&o.max_ws_message_bytes)->default_value(o.max_ws_message_bytes)->value_name("N"), "a larger message from a /ws/events client closes its connection")
         ("port-file", po::value(&o.port_file)->value_name("FILE"), "write the bound port to FILE once listening")
         ("simulate", po::bool_switch(&o.simulate), "also run the simulation service (as `jobrouter simulate`) on loopback, for the simulation connectors")
         ("simulate-http-port", po::value(&o.simulate_http_port)->default_value(o.simulate_http_port)->value_name("PORT"), "its HTTP port (the mapping's SIMULATION_HTTP_PORT)")
@@ -54,8 +71,14 @@ std::string env_to_option(const po::options_description& d, const std::string& v
     return name;
 }
 
-result<void> at_least(std::int64_t v, std::int64_t lo, const char* option) {
-    if (v < lo) return make_error(option, "must be an integer >= " + std::to_string(lo) + ", got " + std::to_string(v));
+// Large enough for any real setting, small enough that adding it to a time never overflows.
+constexpr std::int64_t kMaxMs = 365LL * 24 * 3600 * 1000;  // a year
+constexpr std::int64_t kMaxCount = 1LL << 40;
+
+result<void> within(std::int64_t v, std::int64_t lo, std::int64_t hi, const char* option) {
+    if (v < lo || v > hi)
+        return make_error(option, "must be an integer in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
+                                      std::to_string(v));
     return {};
 }
 
@@ -87,19 +110,17 @@ result<serve_options> parse_serve_options(const std::vector<std::string>& args, 
             for (char c : opt->long_name()) var += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
             names.push_back(var);
         }
-        std::vector<std::string> env_args;
+        // One variable at a time, so that an error names the variable.
         for (const auto& var : names) {
             const std::string option = env_to_option(d, var);
             if (option.empty()) continue;  // po::store keeps values that are already set
             if (auto value = env(var); value && !value->empty()) {
-                env_args.push_back("--" + option);
-                env_args.push_back(*value);
+                try {
+                    po::store(po::command_line_parser(std::vector<std::string>{"--" + option + "=" + *value}).options(d).run(), vm);
+                } catch (const po::error& e) {
+                    return make_error(var, e.what());
+                }
             }
-        }
-        try {
-            po::store(po::command_line_parser(env_args).options(d).run(), vm);
-        } catch (const po::error& e) {
-            return make_error("environment", e.what());
         }
         std::string config;
         if (vm.count("config")) config = vm["config"].as<std::string>();
@@ -116,17 +137,38 @@ result<serve_options> parse_serve_options(const std::vector<std::string>& args, 
     } catch (const po::error& e) {
         return make_error("usage", e.what());
     }
-    for (auto check : {at_least(o.scheduling.lease_ms, 1, "--lease-ms"), at_least(o.scheduling.retry_backoff_ms, 0, "--retry-backoff-ms"),
-                       at_least(o.scheduling.retry_backoff_max_ms, 0, "--retry-backoff-max-ms"),
-                       at_least(o.retention_ms, 0, "--retention-ms"), at_least(o.retention_count, 0, "--retention-count"),
-                       at_least(o.worker_timeout_ms, 1, "--worker-timeout-ms"), at_least(o.shutdown_grace_ms, 0, "--shutdown-grace-ms"),
-                       at_least(o.max_body_bytes, 1, "--max-body-bytes"), at_least(o.read_timeout_ms, 1, "--read-timeout-ms"),
-                       at_least(o.max_wait_ms, 0, "--max-wait-ms"), at_least(o.simulate_http_port, 0, "--simulate-http-port"),
-                       at_least(o.simulate_ws_port, 0, "--simulate-ws-port")}) {
+    for (auto check : {within(o.scheduling.lease_ms, 1, kMaxMs, "--lease-ms"),
+                       within(o.scheduling.retry_backoff_ms, 0, kMaxMs, "--retry-backoff-ms"),
+                       within(o.scheduling.retry_backoff_max_ms, 0, kMaxMs, "--retry-backoff-max-ms"),
+                       within(o.retention_ms, 0, kMaxMs, "--retention-ms"), within(o.retention_count, 0, kMaxCount, "--retention-count"),
+                       within(o.worker_timeout_ms, 1, kMaxMs, "--worker-timeout-ms"),
+                       within(o.shutdown_grace_ms, 0, kMaxMs, "--shutdown-grace-ms"), within(o.max_wait_ms, 0, kMaxMs, "--max-wait-ms"),
+                       within(o.max_body_bytes, 1, 1LL << 30, "--max-body-bytes"),
+                       within(o.max_header_bytes, 1024, 1LL << 20, "--max-header-bytes"),
+                       within(o.max_json_depth, 1, 1000, "--max-json-depth"),
+                       within(o.max_string_bytes, 1, 1LL << 30, "--max-string-bytes"),
+                       within(o.max_id_bytes, 1, 1LL << 20, "--max-id-bytes"),
+                       within(o.max_requirements_bytes, 2, 1LL << 30, "--max-requirements-bytes"),
+                       within(o.max_pending_jobs, 1, kMaxCount, "--max-pending-jobs"),
+                       within(o.max_pending_per_type, 1, kMaxCount, "--max-pending-per-type"),
+                       within(o.max_connections, 1, 1000000, "--max-connections"),
+                       within(o.header_timeout_ms, 1, kMaxMs, "--header-timeout-ms"),
+                       within(o.idle_timeout_ms, 1, kMaxMs, "--idle-timeout-ms"),
+                       within(o.read_timeout_ms, 1, kMaxMs, "--read-timeout-ms"),
+                       within(o.write_timeout_ms, 1, kMaxMs, "--write-timeout-ms"),
+                       within(o.max_ws_queue, 1, kMaxCount, "--max-ws-queue"),
+                       within(o.max_ws_message_bytes, 1, 1LL << 30, "--max-ws-message-bytes"),
+                       within(o.simulate_http_port, 0, 65535, "--simulate-http-port"),
+                       within(o.simulate_ws_port, 0, 65535, "--simulate-ws-port")}) {
         if (!check) return check.error();
     }
-    if (o.simulate_http_port > 65535 || o.simulate_ws_port > 65535)
-        return make_error("--simulate-http-port/--simulate-ws-port", "must be a port number in 0..65535");
+    // Tokens: checked without ever being echoed.
+    for (auto [token, option] : {std::pair{&o.auth_token, "--auth-token"}, std::pair{&o.worker_token, "--worker-token"}}) {
+        if (token->empty()) continue;
+        if (auto problem = check_token_syntax(*token); !problem.empty()) return make_error(option, problem);
+    }
+    if (!o.auth_token.empty() && o.auth_token == o.worker_token)
+        return make_error("--worker-token", "must differ from --auth-token (else clients could call worker routes and workers client routes)");
     if (o.log_format != "text" && o.log_format != "json")
         return make_error("--log-format", "must be text or json, got " + quoted(o.log_format));
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" && o.log_level != "error")

@@ -30,9 +30,26 @@ struct serve_options {
     std::int64_t retention_count = 100000;   ///< --retention-count: and at most this many
     std::int64_t worker_timeout_ms = 60000;  ///< --worker-timeout-ms: silent external workers are removed
     std::int64_t shutdown_grace_ms = 10000;  ///< --shutdown-grace-ms: running jobs may finish this long
-    std::int64_t max_body_bytes = 1048576;   ///< --max-body-bytes: larger request bodies get 413
-    std::int64_t read_timeout_ms = 30000;    ///< --read-timeout-ms: a request must arrive within this
     std::int64_t max_wait_ms = 60000;        ///< --max-wait-ms: the longest long-poll claim
+    // Limits (README "Security and limits"); the defaults are http_limits' and dispatcher_options'.
+    std::int64_t max_body_bytes = 1048576;   ///< --max-body-bytes: larger request bodies get 413
+    std::int64_t max_header_bytes = 16384;   ///< --max-header-bytes: larger headers get 431
+    std::int64_t max_json_depth = 64;        ///< --max-json-depth
+    std::int64_t max_string_bytes = 65536;   ///< --max-string-bytes: any JSON string or key in a body
+    std::int64_t max_id_bytes = 256;         ///< --max-id-bytes: ids, service_required, customer/workflow ids
+    std::int64_t max_requirements_bytes = 16384;  ///< --max-requirements-bytes
+    std::int64_t max_pending_jobs = 100000;  ///< --max-pending-jobs: then 429
+    std::int64_t max_pending_per_type = 50000;  ///< --max-pending-per-type: then 429
+    std::int64_t max_connections = 1024;     ///< --max-connections: then 503
+    std::int64_t header_timeout_ms = 10000;  ///< --header-timeout-ms: a request's header must arrive within this
+    std::int64_t idle_timeout_ms = 60000;    ///< --idle-timeout-ms: a kept-alive connection may idle this long
+    std::int64_t read_timeout_ms = 30000;    ///< --read-timeout-ms: a whole request must arrive within this
+    std::int64_t write_timeout_ms = 30000;   ///< --write-timeout-ms: a reply must be taken within this
+    std::int64_t max_ws_queue = 1024;        ///< --max-ws-queue: events queued for one WebSocket client
+    std::int64_t max_ws_message_bytes = 65536;  ///< --max-ws-message-bytes: largest message a WebSocket client may send
+    // Authentication: bearer tokens, never logged.
+    std::string auth_token;                  ///< --auth-token / JOBROUTER_AUTH_TOKEN: client routes (and worker routes without a worker token)
+    std::string worker_token;                ///< --worker-token / JOBROUTER_WORKER_TOKEN: worker routes
     std::string port_file;                   ///< --port-file: write the bound port here (tests, scripts)
     bool simulate = false;                   ///< --simulate: run the simulation service in-process
     std::int64_t simulate_http_port = 8299;  ///< --simulate-http-port (SIMULATION_HTTP_PORT)
