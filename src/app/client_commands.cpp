@@ -19,12 +19,13 @@ using client::default_server;
 using client::usage_error;
 
 int run_submit_command(const std::vector<std::string>& args) {
-    std::string server = default_server(), service, payload = "null", requirements, id;
+    std::string server = default_server(), auth_token = client::default_auth_token(), service, payload = "null", requirements, id;
     int priority = -1;
     bool wait = false;
     po::options_description opts("Options");
     opts.add_options()("help,h", "show this help and exit")
         ("server", po::value(&server)->default_value(server)->value_name("HOST:PORT"), "the server (env JOBROUTER_SERVER)")
+        ("auth-token", po::value(&auth_token)->value_name("TOKEN"), client::kAuthTokenHelp)
         ("service", po::value(&service)->value_name("NAME"), "service_required of the job (required)")
         ("payload", po::value(&payload)->default_value(payload)->value_name("JSON"), "the job's payload")
         ("requirements", po::value(&requirements)->value_name("JSON"), "the job's requirements object")
@@ -55,7 +56,7 @@ int run_submit_command(const std::vector<std::string>& args) {
     if (vm.count("priority")) body["priority"] = priority;
     if (!id.empty()) body["id"] = id;
 
-    auto client = connect_to("submit", server);
+    auto client = connect_to("submit", server, auth_token);
     if (!client) return kExitUsage;
     auto submitted = call(client->post("/api/jobs", json::serialize(body)));
     if (!submitted) {
@@ -96,10 +97,11 @@ int run_submit_command(const std::vector<std::string>& args) {
 }
 
 int run_status_command(const std::vector<std::string>& args) {
-    std::string server = default_server(), job_id;
+    std::string server = default_server(), auth_token = client::default_auth_token(), job_id;
     po::options_description opts("Options");
     opts.add_options()("help,h", "show this help and exit")(
-        "server", po::value(&server)->default_value(server)->value_name("HOST:PORT"), "the server (env JOBROUTER_SERVER)");
+        "server", po::value(&server)->default_value(server)->value_name("HOST:PORT"), "the server (env JOBROUTER_SERVER)")(
+        "auth-token", po::value(&auth_token)->value_name("TOKEN"), client::kAuthTokenHelp);
     po::options_description hidden;
     hidden.add_options()("job", po::value(&job_id));
     po::options_description all;
@@ -119,7 +121,7 @@ int run_status_command(const std::vector<std::string>& args) {
     } catch (const po::error& e) {
         return usage_error("status", e.what());
     }
-    auto client = connect_to("status", server);
+    auto client = connect_to("status", server, auth_token);
     if (!client) return kExitUsage;
     auto show = [&](const std::string& target) -> bool {
         auto got = call(client->get(target));

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -42,13 +43,23 @@ inline int usage_error(const char* command, const std::string& what) {
     return kExitUsage;
 }
 
-inline std::optional<http_client> connect_to(const char* command, const std::string& server) {
+// The bearer token for the server's client routes: --auth-token, else JOBROUTER_AUTH_TOKEN.
+inline std::string default_auth_token() {
+    const char* env = std::getenv("JOBROUTER_AUTH_TOKEN");
+    return env ? env : "";
+}
+
+inline constexpr const char* kAuthTokenHelp = "bearer token of the server's --auth-token (default: env JOBROUTER_AUTH_TOKEN)";
+
+inline std::unique_ptr<http_client> connect_to(const char* command, const std::string& server, const std::string& auth_token) {
     auto hp = split_host_port(server, "--server");
     if (!hp) {
         usage_error(command, hp.error().text());
-        return std::nullopt;
+        return nullptr;
     }
-    return std::optional<http_client>(std::in_place, hp->first, hp->second, std::chrono::seconds(30));
+    auto client = std::make_unique<http_client>(hp->first, hp->second, std::chrono::seconds(30));
+    client->set_bearer_token(auth_token);
+    return client;
 }
 
 }  // namespace jobrouter::client

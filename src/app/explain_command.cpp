@@ -43,12 +43,13 @@ void print_rows(std::ostream& out, const json::array& rows, std::string_view id_
 }  // namespace
 
 int run_explain_command(const std::vector<std::string>& args) {
-    std::string server = client::default_server(), job_id, worker_id;
+    std::string server = client::default_server(), auth_token = client::default_auth_token(), job_id, worker_id;
     std::size_t limit = 10;
     bool as_json = false;
     po::options_description opts("Options");
     opts.add_options()("help,h", "show this help and exit")
         ("server", po::value(&server)->default_value(server)->value_name("HOST:PORT"), "the server (env JOBROUTER_SERVER)")
+        ("auth-token", po::value(&auth_token)->value_name("TOKEN"), client::kAuthTokenHelp)
         ("worker", po::value(&worker_id)->value_name("WORKER_ID"), "explain a worker instead: the pending jobs it cannot take")
         ("limit", po::value(&limit)->default_value(limit)->value_name("N"), "with --worker: look at the first N pending jobs (1..1000)")
         ("json", po::bool_switch(&as_json), "print the server's JSON reply instead");
@@ -79,7 +80,7 @@ int run_explain_command(const std::vector<std::string>& args) {
     if (job_id.empty() == worker_id.empty()) return client::usage_error("explain", "give either JOB_ID or --worker WORKER_ID");
     if (limit < 1 || limit > 1000) return client::usage_error("explain", "--limit: must be in 1..1000");
 
-    auto http = client::connect_to("explain", server);
+    auto http = client::connect_to("explain", server, auth_token);
     if (!http) return kExitUsage;
     const std::string target = job_id.empty() ? "/api/workers/" + worker_id + "/explain?limit=" + std::to_string(limit)
                                               : "/api/jobs/" + job_id + "/explain";

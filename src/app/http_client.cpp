@@ -78,6 +78,7 @@ result<http_reply> http_client::request(http::verb method, const std::string& ta
         req.set(http::field::content_type, "application/json");
         req.body() = body;
     }
+    if (!bearer_token_.empty()) req.set(http::field::authorization, "Bearer " + bearer_token_);
     for (const auto& [k, v] : headers) req.set(k, v);
     req.keep_alive(true);
     req.prepare_payload();

@@ -39,6 +39,8 @@ public:
     }
 
     void set_timeout(std::chrono::milliseconds t) { timeout_ = t; }
+    /// Sent as `Authorization: Bearer <token>` with every request ("" = none).
+    void set_bearer_token(std::string token) { bearer_token_ = std::move(token); }
 
 private:
     result<void> connect();
@@ -46,6 +48,7 @@ private:
 
     std::string host_, port_;
     std::chrono::milliseconds timeout_;
+    std::string bearer_token_;
     boost::asio::io_context io_;
     std::optional<boost::beast::tcp_stream> stream_;
 };
