@@ -79,6 +79,7 @@ struct config {
     std::size_t max_body_bytes = 64 * 1024;
     std::chrono::milliseconds max_wait{30000};
     std::string workers = "";  ///< a WORKERS list for in-process workers; "" = none
+    std::function<void(server_settings&)> tune;  ///< last word on the settings (limits, tokens)
 };
 
 json::value parse_body(const std::string& body) {
@@ -125,6 +126,7 @@ struct server_fixture {
         settings.limits.read_timeout = 20s;
         settings.limits.write_timeout = 20s;
         settings.shutdown_grace = 1s;
+        if (c.tune) c.tune(settings);
         srv = std::make_unique<server>(io, *mapping, *strat, settings, clock);
         if (!c.workers.empty()) {
             auto counts = parse_workers_spec(c.workers, *mapping, "WORKERS");
