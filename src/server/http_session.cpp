@@ -77,6 +77,21 @@ void http_session::on_header(beast::error_code ec, std::size_t bytes) {
     }
     if (parser_->is_done()) return on_read({}, 0);
     stream_.expires_at(request_start_ + limits_.read_timeout);
+    if (beast::iequals(header[http::field::expect], "100-continue")) {
+        // The client (curl, for bodies over 1 KiB) waits for this before sending the body: the
+        // header passed the token and size checks, so ask for it now instead of letting the
+        // client wait a second.
+        auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_, header.version());
+        http::async_write(stream_, *go_on, [self = shared_from_this(), go_on](beast::error_code ec, std::size_t) {
+            if (ec) return self->do_close();
+            self->read_body();
+        });
+        return;
+    }
+    read_body();
+}
+
+void http_session::read_body() {
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 

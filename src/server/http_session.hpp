@@ -4,7 +4,8 @@
 //            limits.idle_timeout (a connection's first request skips this phase);
 //   header - the header must be complete within limits.header_timeout of the request's first
 //            byte (of the accept, for the first request): a slow-loris client is cut off;
-//            then the bearer token is checked (auth.hpp) before any body is read;
+//            then the bearer token is checked (auth.hpp) before any body is read, and a
+//            client that sent `Expect: 100-continue` is told to go on;
 //   body   - the whole request must be in within limits.read_timeout of its first byte.
 // Then the router answers (now, or later for a long-poll), the answer is written within
 // limits.write_timeout, and the next request is read while keep-alive holds. A refusal that
@@ -44,6 +45,7 @@ private:
     void on_idle_read(boost::beast::error_code ec, std::size_t bytes);
     void read_header();
     void on_header(boost::beast::error_code ec, std::size_t bytes);
+    void read_body();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     /// Answers a request that could not be read or was refused; the connection then ends.
     void refuse_request(boost::beast::http::status status, std::string code, std::string message);
