@@ -300,6 +300,16 @@ BOOST_AUTO_TEST_CASE(the_event_stream_needs_the_client_token) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(in_process_workers_need_no_token) {
+    // They call the dispatcher directly, never over HTTP.
+    auto c = with_tokens(kClient, kWorker);
+    c.workers = "mock:1";
+    start(c);
+    client->set_bearer_token(kClient);
+    const std::string id = submit(R"({"service_required":"mock"})");
+    wait_status(id, "completed");
+}
+
 // ---- the CLI clients ---------------------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(cli_clients_send_the_token_from_the_flag_or_the_environment) {

@@ -205,11 +205,11 @@ BOOST_AUTO_TEST_CASE(submissions_beyond_max_pending_per_type_are_429_for_that_ty
     auto r = post("/api/jobs", R"({"id":"e3","service_required":"ext"})");
     expect_refusal(r, 429, "too_many_pending", {"\"ext\"", "2", "--max-pending-per-type"});
     BOOST_TEST(get("/api/jobs/e3").status == 404u);
-    // Another type still gets in (its id ranks it after e1 and e2 on a tie).
+    // Another type still gets in (submitted later, and its id ranks it after e1 and e2 on a tie).
     submit(R"({"id":"a-ext2","service_required":"ext2"})");
     // A running job no longer waits: claiming one makes room for the type.
     register_worker("w1");
-    BOOST_TEST(str(claim_now("w1").job.at("id")) == "e1");
+    BOOST_TEST(str(claim_now("w1").job.at("service_required")) == "ext");
     submit(R"({"id":"e3","service_required":"ext"})");
 }
 
@@ -294,6 +294,31 @@ BOOST_AUTO_TEST_CASE(a_body_that_never_completes_is_cut_off_by_the_read_timeout)
     auto r = s.read_until_closed(kClosedWithin);
     BOOST_TEST(r.closed, "a body that stopped halfway held its connection; got: " << r.data);
     BOOST_TEST(job_total(*this) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(expect_100_continue_is_answered_before_the_body_and_refused_early_when_too_large) {
+    config c;
+    c.max_body_bytes = 1024;
+    start(c);
+    const std::string body = R"({"id":"continued","service_required":"ext"})";
+    raw_socket s(port);
+    BOOST_REQUIRE(s.connected());
+    BOOST_REQUIRE(s.send("POST /api/jobs HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n"));
+    const std::string interim = s.read_until("\r\n\r\n", kClosedWithin);
+    BOOST_TEST(interim.rfind("HTTP/1.1 100 Continue", 0) == 0u, "no 100 Continue: " << interim);
+    BOOST_REQUIRE(s.send(body));
+    const std::string reply = s.read_until("\"continued\"", kClosedWithin);
+    BOOST_TEST(reply.rfind("HTTP/1.1 201", 0) == 0u, reply);
+
+    // Too large by its Content-Length: 413 at once, the body never sent.
+    raw_socket big(port);
+    BOOST_REQUIRE(big.connected());
+    BOOST_REQUIRE(big.send("POST /api/jobs HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n"));
+    auto refused = big.read_until_closed(kClosedWithin);
+    BOOST_TEST(refused.data.rfind("HTTP/1.1 413", 0) == 0u, refused.data);
+    BOOST_TEST(refused.data.find("--max-body-bytes") != std::string::npos, refused.data);
+    BOOST_TEST(job_total(*this) == 1u);
 }
 
 // ---- WebSocket -----------------------------------------------------------------------------
