@@ -269,19 +269,47 @@ local function requirements_pass(req, worker, service_required, customer_id)
   return true
 end
 
--- R1 and the requirements of the class whose head job is `head`.
-local function class_passes(head, service_required, worker, workflow_id)
-  local f = redis.call('HMGET', job_key(head), 'requirements', 'customer_id', 'workflow_id')
-  if workflow_id ~= '' and (f[3] or '') ~= workflow_id then return false end
-  local ok, req = pcall(decode, f[1] or '{}')
-  if not ok then return false end
-  return requirements_pass(req, worker, service_required, f[2] or '')
+-- Memo of class verdicts. A class's requirements, customer and workflow never change (its id
+-- is the SHA-1 of them), and a worker is its capabilities JSON text, so "does this worker pass
+-- this class" is a pure function of (capabilities text, class id): the answers are kept in the
+-- library's Lua state (gone on FUNCTION LOAD or restart, never replicated: Redis 7 replicates
+-- effects), bounded by clearing it when it grows past MEMO_LIMIT entries.
+local MEMO_LIMIT = 200000
+local memo, memo_size = {}, 0
+
+local function worker_memo(caps_json)
+  local m = memo[caps_json]
+  if not m then
+    if memo_size >= MEMO_LIMIT then memo, memo_size = {}, 0 end
+    m = { caps = decode(caps_json), verdicts = {} }
+    memo[caps_json] = m
+    memo_size = memo_size + 1
+  end
+  return m
 end
 
--- The best pending job for a worker offering `keys` (service_required values), or nil.
-local HEAD_BATCH = 16
-local function find_best(keys, worker, workflow_id)
-  local best_id, best_score
+-- R1 and the requirements of class `class_id`, whose head job is `head`.
+local function class_passes(m, class_id, head, service_required, workflow_id)
+  local v = m.verdicts[class_id]
+  if v == nil then
+    local f = redis.call('HMGET', job_key(head), 'requirements', 'customer_id', 'workflow_id')
+    if workflow_id ~= '' and (f[3] or '') ~= workflow_id then
+      v = false
+    else
+      local ok, req = pcall(decode, f[1] or '{}')
+      v = ok and requirements_pass(req, m.caps, service_required, f[2] or '')
+    end
+    m.verdicts[class_id] = v
+    memo_size = memo_size + 1
+  end
+  return v
+end
+
+-- The best pending job for a worker (its memo entry) offering `keys` (service_required
+-- values), or nil.
+local HEAD_BATCH = 8
+local function find_best(keys, m, workflow_id)
+  local best_id, best_score, best_class, best_key
   for _, key in ipairs(keys) do
     if type(key) == 'string' then
       local heads, offset, done = heads_key(key), 0, false
@@ -292,16 +320,21 @@ local function find_best(keys, worker, workflow_id)
           local class_id, score = batch[i], tonumber(batch[i + 1])
           -- Classes come by their heads' scores: once one is below the best, all after are.
           if best_score and score < best_score then done = true break end
-          local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0)[1]
-          if head and (not best_score or score > best_score or bytes_greater(head, best_id)) then
-            if class_passes(head, key, worker, workflow_id) then best_id, best_score = head, score end
+          -- A class this worker is known to fail costs no further call.
+          if m.verdicts[class_id] ~= false then
+            local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0)[1]
+            if head and (not best_score or score > best_score or bytes_greater(head, best_id)) then
+              if class_passes(m, class_id, head, key, workflow_id) then
+                best_id, best_score, best_class, best_key = head, score, class_id, key
+              end
+            end
           end
         end
         offset = offset + HEAD_BATCH
       end
     end
   end
-  return best_id
+  return best_id, best_class, best_key
 end
 
 ---------------------------------------------------------------------------------------------
@@ -323,11 +356,15 @@ local function index_insert(id)
   refresh_head(f[2], f[3])
 end
 
-local function index_erase(id)
-  local f = redis.call('HMGET', job_key(id), 'class', 'service_required')
+-- `class_id` and `service_required` may be given when the caller knows them (a claim does).
+local function index_erase(id, class_id, service_required)
+  if not class_id then
+    local f = redis.call('HMGET', job_key(id), 'class', 'service_required')
+    class_id, service_required = f[1], f[2]
+  end
   redis.call('ZREM', PENDING, id)
-  redis.call('ZREM', class_key(f[1]), id)
-  refresh_head(f[1], f[2])
+  redis.call('ZREM', class_key(class_id), id)
+  refresh_head(class_id, service_required)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -428,14 +465,15 @@ local function hash_to_table(flat)
 end
 
 -- The pending job `id` goes to worker `worker_id` with a fresh lease.
-local function assign(cfg, id, worker_id)
-  index_erase(id)
+local function assign(cfg, id, worker_id, class_id, service_required)
+  index_erase(id, class_id, service_required)
   local key = job_key(id)
-  local attempts = (tonumber(redis.call('HGET', key, 'attempts')) or 0) + 1
-  redis.call('HSET', key, 'status', 'assigned', 'attempts', attempts, 'retry_count', attempts - 1,
-    'worker_id', worker_id, 'assigned_at', num(cfg.now), 'progress', '0')
-  redis.call('HDEL', key, 'started_at')
-  renew_lease(cfg, id)
+  local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+  local deadline = cfg.now + cfg.lease
+  -- started_at '' until the first progress of this attempt.
+  redis.call('HSET', key, 'status', 'assigned', 'retry_count', attempts - 1, 'worker_id', worker_id,
+    'assigned_at', num(cfg.now), 'started_at', '', 'progress', '0', 'lease_deadline', num(deadline))
+  redis.call('ZADD', TIMERS, num(deadline + 1), id)
   -- As EMP: the worker's active jobs hold the job as JSON, and the worker is busy with it.
   redis.call('HSET', active_key(worker_id), id, cjson.encode(hash_to_table(redis.call('HGETALL', key))))
   redis.call('HSET', worker_key(worker_id), 'status', 'busy', 'current_job_id', id)
@@ -520,9 +558,9 @@ local function jobrouter_claim(_, args)
   if redis.call('SISMEMBER', WORKERS, id) == 0 then return { 'unknown_worker' } end
   local w = redis.call('HMGET', worker_key(id), 'capabilities', 'services', 'job_types', 'workflow_id')
   local keys = cjson.decode((cfg.strategy == 'service-name' and w[2] or w[3]) or '[]')
-  local best = find_best(keys, decode(w[1] or '{}'), w[4] or '')
+  local best, class_id, service_required = find_best(keys, worker_memo(w[1] or '{}'), w[4] or '')
   if not best then return { 'ok' } end
-  assign(cfg, best, id)
+  assign(cfg, best, id, class_id, service_required)
   return { 'ok', best }
 end
 
@@ -585,7 +623,8 @@ local function jobrouter_progress(_, args)
   local key = job_key(id)
   local percent = math.max(0, math.min(100, tonumber(args[3]) or 0))
   redis.call('HSET', key, 'status', 'in_progress', 'progress', num(percent))
-  redis.call('HSETNX', key, 'started_at', num(cfg.now))
+  local started = redis.call('HGET', key, 'started_at')
+  if not started or started == '' then redis.call('HSET', key, 'started_at', num(cfg.now)) end
   renew_lease(cfg, id)
   return { 'ok' }
 end
@@ -634,7 +673,8 @@ end
 -- and ignored (D1); the strategy is always job-type; the job gets the normal lease, timed by
 -- the server's clock.
 local function find_matching_job(_, args)
-  local ok, caps = pcall(decode, args[1] or '')
+  local ok, m = pcall(worker_memo, args[1] or '')
+  local caps = ok and m.caps
   if not ok or not is_object(caps) then
     return redis.error_reply('findMatchingJob: capabilities (argument 1) must be a JSON object')
   end
@@ -645,9 +685,9 @@ local function find_matching_job(_, args)
   local cfg = begin(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
   local workflow_id = caps.workflow_id
   if type(workflow_id) ~= 'string' then workflow_id = '' end
-  local best = find_best(emp_offered_keys(caps), caps, workflow_id)
+  local best, class_id, service_required = find_best(emp_offered_keys(caps), m, workflow_id)
   if not best then return nil end
-  assign(cfg, best, caps.worker_id)
+  assign(cfg, best, caps.worker_id, class_id, service_required)
   return cjson.encode({ jobId = best, job = hash_to_table(redis.call('HGETALL', job_key(best))) })
 end
 
