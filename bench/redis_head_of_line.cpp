@@ -8,6 +8,7 @@
 #include "bench/scenario.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace jobrouter::bench {
 
@@ -52,9 +53,11 @@ public:
         }
         if (!emp || emp->get("skipped_redis_not_selected") == 1) return;
         out.push_back({"head-of-line matching jobs unreached by emp-scan in Redis (info)", emp->get("unreached"), NAN});
-        if (index && emp->get("matched_per_s") > 0)
-            out.push_back({"head-of-line matched claims/s, index vs emp-scan, both in Redis",
-                           index->get("matched_per_s") / emp->get("matched_per_s"), 100});
+        if (!index) return;
+        // EMP's scan usually hands out nothing here: the ratio is then infinite, as in head-of-line.
+        const double idx = index->get("matched_per_s"), emp_rate = emp->get("matched_per_s");
+        const double ratio = emp_rate > 0 ? idx / emp_rate : (idx > 0 ? std::numeric_limits<double>::infinity() : NAN);
+        out.push_back({"head-of-line matched claims/s, index vs emp-scan, both in Redis", ratio, 100});
     }
 
 private:

@@ -1,9 +1,10 @@
 // redis_store: the scheduler's state in Redis. Every state change is one call of the jobrouter
-// function library (jobrouter.lua), so match, status change and lease are atomic in Redis; this
-// class only validates nothing, builds the arguments (a job's score and class signature, a
-// worker's offered keys under both strategies) and turns the library's status codes into the
-// same error texts as the memory scheduler (src/core/scheduler.cpp), so that replay prints the
-// same bytes on both stores (test/redis_parity_test.cpp holds them to it).
+// function library (jobrouter.lua), so match, status change and lease are atomic in Redis.
+// This class takes validated input (job_spec, worker_capabilities), builds the arguments (a
+// job's score and class signature, a worker's offered keys under both strategies) and turns the
+// library's status codes into the same error texts as the memory scheduler
+// (src/core/scheduler.cpp), so that replay prints the same bytes on both stores
+// (test/redis_parity_test.cpp holds them to it).
 //
 // The store keeps its own copy of the clock (max of the times it was given) and passes it to
 // every call; the library applies every timed effect due by then first. Redis failures throw
