@@ -12,10 +12,12 @@ D1-D9 (section 4). A claim reads only the index keys of the keys the worker offe
 service_required, the requirement classes ordered by their head job's score
 (jobrouter:heads:<service_required>), and per class its pending jobs (jobrouter:class:<id>).
 It evaluates each class at most once and stops at the first class whose head cannot beat the
-best match found, so it never walks the backlog (section 5).
+best match found, so it never walks the backlog (section 5). Whether a worker passes a class
+is memoized (see `memo` below), so a class a worker is known to fail costs no call.
 
-Calling convention: every function but findMatchingJob takes 0 keys and `now` (ms) as its first
-argument; the stored clock moves to max(stored, now) and every timed effect due by then is
+Calling convention: every function is called with 0 keys. Those that change jobs or workers
+take `now` (ms) as their first argument (findMatchingJob, EMP's convention, uses the server's
+clock instead); the stored clock moves to max(stored, now) and every timed effect due by then is
 applied first (leases that ran out, back-offs that ended), in order of due time, ties by job id
 ascending. Replies are arrays whose first element is a status: 'ok' or an error code
 ('unknown_job', 'unknown_worker', 'not_assigned' + status, 'already_final' + status,
