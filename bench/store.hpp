@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,9 @@ public:
     virtual std::size_t pending() const = 0;
     /// Calls f with the class of every pending job (unreached-job counts).
     virtual void for_each_pending(const std::function<void(const job_class&)>& f) const = 0;
+    /// Bytes the store's data takes outside this process (a Redis server's used_memory), or
+    /// nullopt when the data lives in this process (the memory scenario then measures its RSS).
+    virtual std::optional<std::size_t> external_bytes() const { return std::nullopt; }
 };
 
 /// What a store is built with. Both must outlive the store.

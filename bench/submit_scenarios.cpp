@@ -134,12 +134,17 @@ public:
             release_free_memory();  // what earlier scenarios freed must not be reused unseen
             const std::size_t rss0 = resident_bytes(), heap0 = heap_bytes();
             auto store = s->make({ctx.mapping, *strat});
+            const auto outside0 = store->external_bytes();
             latency_samples latency;
             const submit_time t = timed_submit(*store, w, cfg.jobs, false, latency);
             release_free_memory();  // the last chunk of specs is free again
             const std::size_t rss1 = resident_bytes(), heap1 = heap_bytes();
+            const auto outside1 = store->external_bytes();
             const double jobs = static_cast<double>(cfg.jobs);
-            const double per_job = (static_cast<double>(rss1) - static_cast<double>(rss0)) / jobs;
+            // A store whose data lives elsewhere (Redis) is measured there, not in this process.
+            const double per_job = outside0 && outside1
+                                       ? (static_cast<double>(*outside1) - static_cast<double>(*outside0)) / jobs
+                                       : (static_cast<double>(rss1) - static_cast<double>(rss0)) / jobs;
 
             bench_row row;
             row.scenario = "memory";

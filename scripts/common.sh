@@ -8,7 +8,7 @@ BUILD_DIR="${BUILD_DIR:-$REPO_ROOT/build}"
 REQUIRED_PACKAGES=(
   cmake g++ make
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-test1.81-dev
-  libboost-url1.81-dev libhiredis-dev redis-server
+  libboost-url1.81-dev libhiredis-dev redis-server pkg-config
 )
 
 log() { printf '[jobrouter] %s\n' "$*" >&2; }

@@ -236,7 +236,11 @@ BOOST_AUTO_TEST_CASE(options_and_exit_codes) {
     BOOST_TEST(run(bin + " replay --lease-ms -1 " + trace).exit_code == 2);
     BOOST_TEST(run(bin + " replay --retry-backoff-ms 1.5 " + trace).exit_code == 2);
     BOOST_TEST(run(bin + " replay --no-such-option " + trace).exit_code == 2);
-    BOOST_TEST(run(bin + " replay --store redis://127.0.0.1:1/0 " + trace).exit_code == 2);
+    BOOST_TEST(run(bin + " replay --store mysql://db " + trace).exit_code == 2);
+    // A Redis store that cannot be reached: the replay cannot run, and says where it looked.
+    auto no_redis = run_with_stderr(bin + " replay --store redis://127.0.0.1:1/0 " + trace);
+    BOOST_TEST(no_redis.exit_code == 1);
+    BOOST_TEST(no_redis.out.find("127.0.0.1:1/0") != std::string::npos, no_redis.out);
     BOOST_TEST(run(bin + " replay /nonexistent/trace.jsonl").exit_code == 1);
     auto bad_mapping = run_with_stderr(bin + " replay --mapping " +
                                        shell_quote(std::string(JOBROUTER_FIXTURES_DIR) + "/bad-mappings/route-missing-field.json") + " " + trace);

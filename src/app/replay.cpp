@@ -9,6 +9,7 @@ namespace jobrouter {
 namespace {
 
 constexpr std::int64_t kMaxEventTime = std::int64_t{1} << 53;
+constexpr std::size_t kExplainedJobs = 10;  // trace-format.md --explain: the first 10 pending jobs
 
 result<std::string> required_string(const json::object& event, std::string_view key) {
     const json::value* v = event.if_contains(key);
@@ -23,11 +24,11 @@ json::value optional_value(const json::object& event, std::string_view key) {
     return v ? *v : json::value(nullptr);
 }
 
-// Applies one event (whose time has been taken) to the scheduler; writes its answer, if any.
+// Applies one event (whose time has been taken) to the store; writes its answer, if any.
 class event_runner {
 public:
-    event_runner(scheduler& s, const service_mapping& m, const replay_options& o, std::ostream& out)
-        : sched_(s), mapping_(m), options_(o), out_(out) {}
+    event_runner(replay_store& s, const service_mapping& m, const replay_options& o, std::ostream& out)
+        : store_(s), mapping_(m), options_(o), out_(out) {}
 
     result<void> apply(const json::object& event) {
         const json::value* op = event.if_contains("op");
@@ -35,13 +36,13 @@ public:
         if (!op->is_string()) return make_error("op", "must be a string, got " + describe(*op));
         const std::string_view name = op->get_string();
         if (name == "register") return on_register(event);
-        if (name == "unregister") return with_string(event, "worker_id", [&](auto& id) { return sched_.unregister_worker(id); });
+        if (name == "unregister") return with_string(event, "worker_id", [&](auto& id) { return store_.unregister_worker(id); });
         if (name == "submit") return on_submit(event);
         if (name == "claim") return on_claim(event);
-        if (name == "complete") return with_string(event, "job_id", [&](auto& id) { return sched_.complete(id, optional_value(event, "result")); });
+        if (name == "complete") return with_string(event, "job_id", [&](auto& id) { return store_.complete(id, optional_value(event, "result")); });
         if (name == "fail") return on_fail(event);
-        if (name == "cancel") return with_string(event, "job_id", [&](auto& id) { return sched_.cancel(id); });
-        if (name == "heartbeat") return with_string(event, "worker_id", [&](auto& id) { return sched_.heartbeat(id); });
+        if (name == "cancel") return with_string(event, "job_id", [&](auto& id) { return store_.cancel(id); });
+        if (name == "heartbeat") return with_string(event, "worker_id", [&](auto& id) { return store_.heartbeat(id); });
         if (name == "advance") return {};
         return make_error("op", "unknown op " + quoted(name) +
                                     " (known: register, unregister, submit, claim, complete, fail, cancel, heartbeat, advance)");
@@ -60,7 +61,7 @@ private:
         if (!w) return make_error("worker", "is required");
         auto caps = parse_worker(*w, mapping_, "worker");
         if (!caps) return caps.error();
-        return sched_.register_worker(std::move(*caps));
+        return store_.register_worker(std::move(*caps));
     }
 
     result<void> on_submit(const json::object& event) {
@@ -68,9 +69,7 @@ private:
         if (!j) return make_error("job", "is required");
         auto spec = parse_job_spec(*j, "job");
         if (!spec) return spec.error();
-        auto submitted = sched_.submit(std::move(*spec));
-        if (!submitted) return submitted.error();
-        return {};
+        return store_.submit(std::move(*spec));
     }
 
     result<void> on_fail(const json::object& event) {
@@ -79,25 +78,25 @@ private:
             if (!r->is_bool()) return make_error("retryable", "must be a boolean, got " + describe(*r));
             retryable = r->get_bool();
         }
-        return with_string(event, "job_id", [&](auto& id) { return sched_.fail(id, retryable, optional_value(event, "error")); });
+        return with_string(event, "job_id", [&](auto& id) { return store_.fail(id, retryable, optional_value(event, "error")); });
     }
 
     result<void> on_claim(const json::object& event) {
         auto worker_id = required_string(event, "worker_id");
         if (!worker_id) return worker_id.error();
-        auto claimed = sched_.claim(*worker_id);
+        auto claimed = store_.claim(*worker_id);
         if (!claimed) return claimed.error();
         json::object line;
         line["op"] = "claim";
         line["worker_id"] = *worker_id;
-        line["job_id"] = *claimed ? json::value((*claimed)->id) : json::value(nullptr);
+        line["job_id"] = *claimed ? json::value(**claimed) : json::value(nullptr);
         if (!*claimed && options_.explain) {
             json::array why;
-            for (const explained_job& e : sched_.explain_claim(*worker_id).value()) {
+            for (const claim_rejection& e : store_.explain_claim(*worker_id, kExplainedJobs).value()) {
                 json::object entry;
-                entry["job_id"] = e.j->id;
-                entry["rule"] = e.why.rule;
-                entry["detail"] = e.why.detail;
+                entry["job_id"] = e.job_id;
+                entry["rule"] = e.rule;
+                entry["detail"] = e.detail;
                 why.push_back(std::move(entry));
             }
             line["why"] = std::move(why);
@@ -106,7 +105,7 @@ private:
         return {};
     }
 
-    scheduler& sched_;
+    replay_store& store_;
     const service_mapping& mapping_;
     const replay_options& options_;
     std::ostream& out_;
@@ -126,8 +125,13 @@ bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n\f\v") == st
 
 void run_replay(std::istream& in, std::ostream& out, const service_mapping& mapping, const strategy& strat,
                 const replay_options& options) {
-    scheduler sched(mapping, strat, options.scheduling);
-    event_runner runner(sched, mapping, options, out);
+    auto store = make_memory_replay_store(mapping, strat, options.scheduling);
+    run_replay(in, out, *store, mapping, options);
+}
+
+void run_replay(std::istream& in, std::ostream& out, replay_store& store, const service_mapping& mapping,
+                const replay_options& options) {
+    event_runner runner(store, mapping, options, out);
     std::string text;
     for (std::size_t line_number = 1; std::getline(in, text); ++line_number) {
         if (!text.empty() && text.back() == '\r') text.pop_back();
@@ -149,7 +153,7 @@ void run_replay(std::istream& in, std::ostream& out, const service_mapping& mapp
                 write_error(out, line_number, make_error("t", "must be an integer in 0..2^53, got " + describe(*t)));
                 continue;
             }
-            sched.advance(*ms);
+            store.advance(*ms);
         }
         if (auto applied = runner.apply(event); !applied) write_error(out, line_number, applied.error());
     }

@@ -1,6 +1,8 @@
 #include "app/command.hpp"
 #include "app/mapping_source.hpp"
 #include "app/replay.hpp"
+#include "redis/function_library.hpp"
+#include "redis/redis_store.hpp"
 #include "strategies/strategy_registry.hpp"
 
 #include <boost/program_options.hpp>
@@ -21,7 +23,11 @@ const char* kReplayUsage =
     "JSON answer line per claim or rejected event to standard output. No wall clock, no randomness:\n"
     "the same trace and options always give the same bytes. Without TRACE (or with -) the trace is\n"
     "read from standard input. Exit status: 0 once the whole trace is read (whatever its answers),\n"
-    "1 when the trace or mapping cannot be read, 2 for bad options.\n";
+    "1 when the trace or mapping cannot be read or Redis cannot be used, 2 for bad options.\n"
+    "\n"
+    "With --store redis://HOST:PORT/DB the jobs, workers, leases and the pending index live in that\n"
+    "Redis database (Redis 7 or newer; the jobrouter Functions library is loaded on start). The\n"
+    "database must be empty, or --flush given to empty it first.\n";
 
 std::string strategy_help() {
     std::string names;
@@ -34,10 +40,54 @@ result<void> non_negative(std::int64_t v, const char* option) {
     return {};
 }
 
+// Connects, checks that the database is empty (or empties it with --flush) and loads the
+// function library. Errors are worded for the --store option.
+result<redis::connection> open_redis_for_replay(const std::string& store, bool flush) {
+    auto url = redis::parse_redis_url(store, "--store");
+    if (!url) return url.error();
+    auto conn = redis::connection::open(*url);
+    if (!conn) return make_error("--store " + store, conn.error().text());
+    try {
+        const std::int64_t keys = redis::key_count(*conn);
+        if (keys > 0 && !flush)
+            return make_error("--store " + store,
+                              "database " + std::to_string(url->db) + " of Redis " + url->host + ":" + std::to_string(url->port) +
+                                  " is not empty (" + std::to_string(keys) + (keys == 1 ? " key" : " keys") +
+                                  "); replay starts from an empty database: pass --flush to empty it first, or choose another database");
+        if (flush) redis::flush_database(*conn);
+    } catch (const redis::redis_error& e) {
+        return make_error("--store " + store, e.what());
+    }
+    if (auto loaded = redis::load_function_library(*conn); !loaded) return loaded.error();
+    return std::move(*conn);
+}
+
+// Runs the trace from TRACE or standard input; returns the exit status.
+template <class Run>
+int run_trace(const std::string& trace, Run&& run) {
+    std::ios::sync_with_stdio(false);
+    if (trace == "-") {
+        run(std::cin);
+    } else {
+        std::ifstream file(trace, std::ios::binary);
+        if (!file) {
+            std::cerr << "jobrouter replay: " << trace << ": cannot open the trace file\n";
+            return kExitFailure;
+        }
+        run(file);
+        if (file.bad()) {
+            std::cerr << "jobrouter replay: " << trace << ": read error\n";
+            return kExitFailure;
+        }
+    }
+    return std::cout.good() ? kExitOk : kExitFailure;
+}
+
 }  // namespace
 
 int run_replay_command(const std::vector<std::string>& args) {
     std::string mapping_path, strategy_name, store, trace;
+    bool flush = false;
     replay_options options;
     po::options_description opts("Options");
     opts.add_options()
@@ -47,7 +97,8 @@ int run_replay_command(const std::vector<std::string>& args) {
         ("strategy", po::value(&strategy_name)->default_value(std::string(kDefaultStrategy))->value_name("NAME"),
          strategy_help().c_str())
         ("store", po::value(&store)->default_value("memory")->value_name("STORE"),
-         "where jobs live: memory (the Redis store is not in this build yet)")
+         "where jobs live: memory, or redis://HOST:PORT/DB (Redis 7+)")
+        ("flush", po::bool_switch(&flush), "with --store redis://...: empty the database first (FLUSHDB)")
         ("lease-ms", po::value(&options.scheduling.lease_ms)->default_value(options.scheduling.lease_ms)->value_name("N"),
          "lease of an assignment in ms; an event later than claim time + N finds it expired")
         ("retry-backoff-ms", po::value(&options.scheduling.retry_backoff_ms)->default_value(options.scheduling.retry_backoff_ms)->value_name("N"),
@@ -83,10 +134,21 @@ int run_replay_command(const std::vector<std::string>& args) {
             return kExitUsage;
         }
     }
-    if (store != "memory") {
+    const bool use_redis = redis::is_redis_url(store);
+    if (store != "memory" && !use_redis) {
         std::cerr << "jobrouter replay: --store: " << quoted(store)
-                  << " is not available; this build has only the memory store (use --store memory)\n";
+                  << " is not a store (use memory, or redis://HOST:PORT/DB)\n";
         return kExitUsage;
+    }
+    if (flush && !use_redis) {
+        std::cerr << "jobrouter replay: --flush: only with --store redis://HOST:PORT/DB\n";
+        return kExitUsage;
+    }
+    if (use_redis) {
+        if (auto url = redis::parse_redis_url(store, "--store"); !url) {
+            std::cerr << "jobrouter replay: " << url.error().text() << "\n";
+            return kExitUsage;
+        }
     }
     auto strat = make_strategy(strategy_name);
     if (!strat) {
@@ -99,22 +161,23 @@ int run_replay_command(const std::vector<std::string>& args) {
         return kExitFailure;
     }
 
-    std::ios::sync_with_stdio(false);
-    if (trace == "-") {
-        run_replay(std::cin, std::cout, *mapping, **strat, options);
-    } else {
-        std::ifstream file(trace, std::ios::binary);
-        if (!file) {
-            std::cerr << "jobrouter replay: " << trace << ": cannot open the trace file\n";
-            return kExitFailure;
-        }
-        run_replay(file, std::cout, *mapping, **strat, options);
-        if (file.bad()) {
-            std::cerr << "jobrouter replay: " << trace << ": read error\n";
-            return kExitFailure;
-        }
+    if (!use_redis)
+        return run_trace(trace, [&](std::istream& in) { run_replay(in, std::cout, *mapping, **strat, options); });
+
+    auto conn = open_redis_for_replay(store, flush);
+    if (!conn) {
+        std::cerr << "jobrouter replay: " << conn.error().text() << "\n";
+        return kExitFailure;
     }
-    return std::cout.good() ? kExitOk : kExitFailure;
+    try {
+        redis::redis_store redis_store(std::move(*conn), *mapping, **strat, options.scheduling);
+        auto replay = make_redis_replay_store(redis_store);
+        return run_trace(trace, [&](std::istream& in) { run_replay(in, std::cout, *replay, *mapping, options); });
+    } catch (const redis::redis_error& e) {
+        std::cout.flush();
+        std::cerr << "jobrouter replay: " << e.what() << "\n";
+        return kExitFailure;
+    }
 }
 
 }  // namespace jobrouter

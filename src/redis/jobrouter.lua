@@ -1,0 +1,737 @@
+#!lua name=jobrouter
+
+--[[
+jobrouter's Redis Functions library: the Redis store's state changes, each one atomic.
+
+Loaded by the binary with FUNCTION LOAD REPLACE at start (src/redis/function_library.cpp), which
+then checks that `jobrouter_version` answers the LIBRARY_VERSION below. The source is compiled
+into the binary (cmake/embed_file.cmake).
+
+Matching follows ../shared/docs/matching.md exactly: ranking (section 1), R1-R4 (section 3),
+D1-D9 (section 4). A claim reads only the index keys of the keys the worker offers: per
+service_required, the requirement classes ordered by their head job's score
+(jobrouter:heads:<service_required>), and per class its pending jobs (jobrouter:class:<id>).
+It evaluates each class at most once and stops at the first class whose head cannot beat the
+best match found, so it never walks the backlog (section 5). Whether a worker passes a class
+is memoized (see `memo` below), so a class a worker is known to fail costs no call.
+
+Calling convention: every function is called with 0 keys. Those that change jobs or workers
+take `now` (ms) as their first argument (findMatchingJob, EMP's convention, uses the server's
+clock instead); the stored clock moves to max(stored, now) and every timed effect due by then is
+applied first (leases that ran out, back-offs that ended), in order of due time, ties by job id
+ascending. Replies are arrays whose first element is a status: 'ok' or an error code
+('unknown_job', 'unknown_worker', 'not_assigned' + status, 'already_final' + status,
+'duplicate'); the C++ side turns codes into messages, so both stores word them alike.
+
+JSON: Redis 7.0's cjson decodes {} and [] alike and has no array metatable. `decode` below
+rewrites empty arrays before decoding and tags every array with the ARRAY metatable, so the
+kinds stay apart (D9); numbers are compared as the doubles cjson reads (strtod, exact). Lua's
+`<` on strings uses strcoll; ids are compared byte-wise with `bytes_greater` instead.
+--]]
+
+local LIBRARY_VERSION = 1
+
+local PENDING = 'jobs:pending'
+local TIMERS = 'jobrouter:timers'
+local META = 'jobrouter:meta'
+local WORKERS = 'jobrouter:workers'
+local WORKER_TYPES = 'jobrouter:worker_types'
+
+local function job_key(id) return 'job:' .. id end
+local function worker_key(id) return 'worker:' .. id end
+local function active_key(worker_id) return 'jobs:active:' .. worker_id end
+local function class_key(class_id) return 'jobrouter:class:' .. class_id end
+local function heads_key(service_required) return 'jobrouter:heads:' .. service_required end
+
+-- Integers up to 2^53 as plain digits (tostring would write 4.5e+15).
+local function num(x) return string.format('%.17g', x) end
+
+---------------------------------------------------------------------------------------------
+-- JSON with kinds kept apart
+
+local ARRAY = {}
+local EMPTY_ARRAY_KEY = '\0jobrouter:empty-array'
+local EMPTY_ARRAY_JSON = '{"\\u0000jobrouter:empty-array":true}'
+
+
+local function is_array(v) return type(v) == 'table' and getmetatable(v) == ARRAY end
+local function is_object(v) return type(v) == 'table' and getmetatable(v) ~= ARRAY end
+
+-- Replaces each empty array outside strings by a marker object that `tag` turns back into an
+-- empty array.
+local function mark_empty_arrays(s)
+  if not string.find(s, '%[%s*%]') then return s end
+  local out, pos, n = {}, 1, #s
+  while true do
+    local i = string.find(s, '["%[]', pos)
+    if not i then break end
+    if string.byte(s, i) == 34 then -- '"': copy the string through its closing quote
+      local j = i + 1
+      while true do
+        local k = string.find(s, '["\\]', j)
+        if not k then j = n + 1 break end
+        if string.byte(s, k) == 92 then j = k + 2 else j = k + 1 break end
+      end
+      out[#out + 1] = string.sub(s, pos, j - 1)
+      pos = j
+    else
+      local _, b = string.find(s, '^%[%s*%]', i)
+      if b then
+        out[#out + 1] = string.sub(s, pos, i - 1)
+        out[#out + 1] = EMPTY_ARRAY_JSON
+        pos = b + 1
+      else
+        out[#out + 1] = string.sub(s, pos, i)
+        pos = i + 1
+      end
+    end
+  end
+  out[#out + 1] = string.sub(s, pos)
+  return table.concat(out)
+end
+
+local function tag(v)
+  if type(v) ~= 'table' then return v end
+  if v[1] ~= nil then -- a non-empty array (object keys are always strings)
+    for i = 1, #v do v[i] = tag(v[i]) end
+    return setmetatable(v, ARRAY)
+  end
+  local first = next(v)
+  if first == EMPTY_ARRAY_KEY and next(v, first) == nil then return setmetatable({}, ARRAY) end
+  for k, x in pairs(v) do v[k] = tag(x) end
+  return v
+end
+
+local function decode(s) return tag(cjson.decode(mark_empty_arrays(s))) end
+
+local function json_equal(a, b)
+  local ta = type(a)
+  if ta ~= type(b) then return false end
+  if ta ~= 'table' then return a == b end
+  local aa = is_array(a)
+  if aa ~= is_array(b) then return false end
+  if aa then
+    if #a ~= #b then return false end
+    for i = 1, #a do
+      if not json_equal(a[i], b[i]) then return false end
+    end
+    return true
+  end
+  for k, x in pairs(a) do
+    local y = b[k]
+    if y == nil or not json_equal(x, y) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
+  return true
+end
+
+-- memcmp order, as ZREVRANGE ranks equal scores.
+local function bytes_greater(a, b)
+  if a == b then return false end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
+
+local function bytes_less(a, b) return bytes_greater(b, a) end
+
+---------------------------------------------------------------------------------------------
+-- matching.md section 3
+
+local HARDWARE_LIMITS = { gpu_memory_gb = true, cpu_cores = true, ram_gb = true }
+local NOT_CUSTOM = { service_type = true, hardware = true, customer_isolation = true, models = true }
+
+local function member(v, key)
+  if is_object(v) then return v[key] end
+  return nil
+end
+
+local function contains(list, item)
+  for i = 1, #list do
+    if json_equal(list[i], item) then return true end
+  end
+  return false
+end
+
+local function contains_string(list, s)
+  if not is_array(list) then return false end
+  for i = 1, #list do
+    if list[i] == s then return true end
+  end
+  return false
+end
+
+-- Dotted path: split on '.', empty segments dropped, object keys only.
+local function find_path(root, dotted)
+  local cur = root
+  for segment in string.gmatch(dotted, '[^.]+') do
+    cur = member(cur, segment)
+    if cur == nil then return nil end
+  end
+  return cur
+end
+
+local function compare(w, required)
+  if w == nil then return false end
+  if is_array(required) then
+    if not is_array(w) then return false end
+    for i = 1, #required do
+      if not contains(w, required[i]) then return false end
+    end
+    return true
+  end
+  if is_array(w) and not is_object(required) then return contains(w, required) end
+  if type(required) == 'number' then return type(w) == 'number' and w >= required end
+  return json_equal(w, required)
+end
+
+local function check_value(w, required)
+  if is_object(required) then
+    if not is_object(w) then return false end
+    for k, sub in pairs(required) do
+      if not check_value(w[k], sub) then return false end
+    end
+    return true
+  end
+  return compare(w, required)
+end
+
+local function check(worker, key, required) return check_value(find_path(worker, key), required) end
+
+-- Every rule but R1 and R2, for a job's decoded requirements.
+local function requirements_pass(req, worker, service_required, customer_id)
+  if not is_object(req) then req = {} end
+  local positive, whole = req.positive_requirements, false
+  if positive == nil then positive, whole = req, true end
+  if not is_object(positive) then positive = {} end
+
+  -- R3a hardware
+  local hw = positive.hardware
+  if is_object(hw) then
+    local worker_hw = member(worker, 'hardware')
+    for k, need in pairs(hw) do
+      if HARDWARE_LIMITS[k] and need ~= 'all' then
+        local have = member(worker_hw, k)
+        if not (type(need) == 'number' and type(have) == 'number' and have >= need) then return false end
+      end
+    end
+  end
+
+  -- R3b strict isolation
+  if positive.customer_isolation == 'strict' then
+    if member(member(worker, 'customer_access'), 'isolation') ~= 'strict' then return false end
+  end
+
+  -- R3c customer lists, whenever the job has a customer (D4)
+  if customer_id ~= '' then
+    local access = member(worker, 'customer_access')
+    local allowed = member(access, 'allowed_customers')
+    if is_array(allowed) and not contains_string(allowed, customer_id) then return false end
+    if contains_string(member(access, 'denied_customers'), customer_id) then return false end
+  end
+
+  -- R3d models of this service_required
+  local models = positive.models
+  if is_array(models) then
+    local have = member(member(worker, 'models'), service_required)
+    for i = 1, #models do
+      if not (is_array(have) and contains(have, models[i])) then return false end
+    end
+  end
+
+  -- R3e custom capabilities (D2: negative_requirements is never a positive key)
+  for k, v in pairs(positive) do
+    if not NOT_CUSTOM[k] and not (whole and k == 'negative_requirements') then
+      if not check(worker, k, v) then return false end
+    end
+  end
+
+  -- R4 negative requirements
+  local negative = req.negative_requirements
+  if is_object(negative) then
+    for k, v in pairs(negative) do
+      if k == 'hardware' then
+        local worker_hw = member(worker, 'hardware')
+        if is_object(worker_hw) and is_object(v) then
+          for sk, sv in pairs(v) do
+            local have = worker_hw[sk]
+            if have ~= nil and have ~= cjson.null and have ~= false and compare(have, sv) then return false end
+          end
+        end
+      elseif check(worker, k, v) then
+        return false
+      end
+    end
+  end
+  return true
+end
+
+-- Memo of class verdicts. A class's requirements, customer and workflow never change (its id
+-- is the SHA-1 of them), and a worker is its capabilities JSON text, so "does this worker pass
+-- this class" is a pure function of (capabilities text, class id): the answers are kept in the
+-- library's Lua state (gone on FUNCTION LOAD or restart, never replicated: Redis 7 replicates
+-- effects), bounded by clearing it when it grows past MEMO_LIMIT entries.
+local MEMO_LIMIT = 200000
+local memo, memo_size = {}, 0
+
+local function worker_memo(caps_json)
+  local m = memo[caps_json]
+  if not m then
+    if memo_size >= MEMO_LIMIT then memo, memo_size = {}, 0 end
+    m = { caps = decode(caps_json), verdicts = {} }
+    memo[caps_json] = m
+    memo_size = memo_size + 1
+  end
+  return m
+end
+
+-- R1 and the requirements of class `class_id`, whose head job is `head`.
+local function class_passes(m, class_id, head, service_required, workflow_id)
+  local v = m.verdicts[class_id]
+  if v == nil then
+    local f = redis.call('HMGET', job_key(head), 'requirements', 'customer_id', 'workflow_id')
+    if workflow_id ~= '' and (f[3] or '') ~= workflow_id then
+      v = false
+    else
+      local ok, req = pcall(decode, f[1] or '{}')
+      v = ok and requirements_pass(req, m.caps, service_required, f[2] or '')
+    end
+    m.verdicts[class_id] = v
+    memo_size = memo_size + 1
+  end
+  return v
+end
+
+-- The best pending job for a worker (its memo entry) offering `keys` (service_required
+-- values), or nil.
+local HEAD_BATCH = 8
+local function find_best(keys, m, workflow_id)
+  local best_id, best_score, best_class, best_key
+  for _, key in ipairs(keys) do
+    if type(key) == 'string' then
+      local heads, offset, done = heads_key(key), 0, false
+      while not done do
+        local batch = redis.call('ZREVRANGE', heads, offset, offset + HEAD_BATCH - 1, 'WITHSCORES')
+        if #batch == 0 then break end
+        for i = 1, #batch, 2 do
+          local class_id, score = batch[i], tonumber(batch[i + 1])
+          -- Classes come by their heads' scores: once one is below the best, all after are.
+          if best_score and score < best_score then done = true break end
+          -- A class this worker is known to fail costs no further call.
+          if m.verdicts[class_id] ~= false then
+            local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0)[1]
+            if head and (not best_score or score > best_score or bytes_greater(head, best_id)) then
+              if class_passes(m, class_id, head, key, workflow_id) then
+                best_id, best_score, best_class, best_key = head, score, class_id, key
+              end
+            end
+          end
+        end
+        offset = offset + HEAD_BATCH
+      end
+    end
+  end
+  return best_id, best_class, best_key
+end
+
+---------------------------------------------------------------------------------------------
+-- The pending index
+
+local function refresh_head(class_id, service_required)
+  local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0, 'WITHSCORES')
+  if #head == 0 then
+    redis.call('ZREM', heads_key(service_required), class_id)
+  else
+    redis.call('ZADD', heads_key(service_required), head[2], class_id)
+  end
+end
+
+local function index_insert(id)
+  local f = redis.call('HMGET', job_key(id), 'score', 'class', 'service_required')
+  redis.call('ZADD', PENDING, f[1], id)
+  redis.call('ZADD', class_key(f[2]), f[1], id)
+  refresh_head(f[2], f[3])
+end
+
+-- `class_id` and `service_required` may be given when the caller knows them (a claim does).
+local function index_erase(id, class_id, service_required)
+  if not class_id then
+    local f = redis.call('HMGET', job_key(id), 'class', 'service_required')
+    class_id, service_required = f[1], f[2]
+  end
+  redis.call('ZREM', PENDING, id)
+  redis.call('ZREM', class_key(class_id), id)
+  refresh_head(class_id, service_required)
+end
+
+---------------------------------------------------------------------------------------------
+-- Clock, configuration, lifecycle
+
+local function load_config()
+  local m = redis.call('HMGET', META, 'now', 'lease_ms', 'retry_backoff_ms', 'retry_backoff_max_ms', 'strategy')
+  return {
+    now = tonumber(m[1]) or 0,
+    lease = tonumber(m[2]) or 60000,
+    base = tonumber(m[3]) or 1000,
+    cap = tonumber(m[4]) or 60000,
+    strategy = m[5] or 'job-type',
+  }
+end
+
+local function backoff(cfg, attempts)
+  if cfg.base == 0 then return 0 end
+  local shift = math.max(attempts - 1, 0)
+  if shift >= 62 or cfg.base > math.floor(cfg.cap / 2 ^ shift) then return cfg.cap end
+  return math.min(cfg.base * 2 ^ shift, cfg.cap)
+end
+
+local function is_running(status) return status == 'assigned' or status == 'in_progress' end
+local function is_final(status) return status == 'completed' or status == 'failed' or status == 'cancelled' end
+
+-- The job leaves its worker: no longer active there, no lease timer.
+local function release_from_worker(id, holder)
+  redis.call('ZREM', TIMERS, id)
+  if not holder or holder == '' then return end
+  redis.call('HDEL', active_key(holder), id)
+  if redis.call('EXISTS', worker_key(holder)) == 1 and redis.call('HLEN', active_key(holder)) == 0 then
+    redis.call('HSET', worker_key(holder), 'status', 'idle', 'current_job_id', '')
+  end
+end
+
+-- A failed attempt at `failure_time`: retrying (back-off) while attempts remain, else failed.
+local function record_failure(cfg, id, failure_time, retryable)
+  local key = job_key(id)
+  local f = redis.call('HMGET', key, 'worker_id', 'attempts', 'max_retries')
+  local holder = f[1] or ''
+  release_from_worker(id, holder)
+  local attempts = tonumber(f[2]) or 0
+  local max_retries = tonumber(f[3]) or 3
+  if retryable and attempts < max_retries then
+    local at = failure_time + backoff(cfg, attempts)
+    redis.call('HSET', key, 'status', 'retrying', 'retry_at', num(at), 'worker_id', '', 'last_failed_worker', holder)
+    redis.call('ZADD', TIMERS, num(at), id)
+  else
+    redis.call('HSET', key, 'status', 'failed', 'failed_at', num(cfg.now), 'worker_id', holder, 'last_failed_worker', holder)
+  end
+end
+
+local function apply_due(cfg)
+  while true do
+    local due = redis.call('ZRANGEBYSCORE', TIMERS, '-inf', num(cfg.now), 'LIMIT', 0, 1)
+    if #due == 0 then return end
+    local id = due[1]
+    redis.call('ZREM', TIMERS, id)
+    local key = job_key(id)
+    local f = redis.call('HMGET', key, 'status', 'lease_deadline')
+    if is_running(f[1]) then
+      -- An expired lease is a failed attempt whose failure time is the deadline.
+      redis.call('HSET', key, 'error', '"lease expired"')
+      record_failure(cfg, id, tonumber(f[2]), true)
+    elseif f[1] == 'retrying' then
+      redis.call('HSET', key, 'status', 'pending')
+      index_insert(id)
+    end
+  end
+end
+
+-- Loads the configuration, moves the clock to max(stored, now) and applies what is due.
+local function begin(now_arg)
+  local cfg = load_config()
+  local t = tonumber(now_arg)
+  if not t then error('jobrouter: now must be a number of ms, got ' .. tostring(now_arg)) end
+  if t > cfg.now then
+    cfg.now = t
+    redis.call('HSET', META, 'now', num(t))
+  end
+  apply_due(cfg)
+  return cfg
+end
+
+local function renew_lease(cfg, id)
+  local deadline = cfg.now + cfg.lease
+  redis.call('HSET', job_key(id), 'lease_deadline', num(deadline))
+  -- The lease is seen expired by the first event *after* the deadline.
+  redis.call('ZADD', TIMERS, num(deadline + 1), id)
+  return deadline
+end
+
+local function hash_to_table(flat)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+
+-- The pending job `id` goes to worker `worker_id` with a fresh lease.
+local function assign(cfg, id, worker_id, class_id, service_required)
+  index_erase(id, class_id, service_required)
+  local key = job_key(id)
+  local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+  local deadline = cfg.now + cfg.lease
+  -- started_at '' until the first progress of this attempt.
+  redis.call('HSET', key, 'status', 'assigned', 'retry_count', attempts - 1, 'worker_id', worker_id,
+    'assigned_at', num(cfg.now), 'started_at', '', 'progress', '0', 'lease_deadline', num(deadline))
+  redis.call('ZADD', TIMERS, num(deadline + 1), id)
+  -- As EMP: the worker's active jobs hold the job as JSON, and the worker is busy with it.
+  redis.call('HSET', active_key(worker_id), id, cjson.encode(hash_to_table(redis.call('HGETALL', key))))
+  redis.call('HSET', worker_key(worker_id), 'status', 'busy', 'current_job_id', id)
+end
+
+local function job_status(id) return redis.call('HGET', job_key(id), 'status') end
+
+---------------------------------------------------------------------------------------------
+-- Functions
+
+local function jobrouter_version() return LIBRARY_VERSION end
+
+-- configure 0 lease_ms retry_backoff_ms retry_backoff_max_ms strategy
+local function jobrouter_configure(_, args)
+  redis.call('HSET', META, 'lease_ms', args[1], 'retry_backoff_ms', args[2], 'retry_backoff_max_ms', args[3],
+    'strategy', args[4], 'library_version', LIBRARY_VERSION)
+  return { 'ok' }
+end
+
+-- worker_types 0 name job_types_json [name job_types_json ...]: what findMatchingJob offers
+-- for a worker that sends only worker_type.
+local function jobrouter_set_worker_types(_, args)
+  redis.call('DEL', WORKER_TYPES)
+  for i = 1, #args, 2 do redis.call('HSET', WORKER_TYPES, args[i], args[i + 1]) end
+  return { 'ok' }
+end
+
+-- advance 0 now
+local function jobrouter_advance(_, args)
+  local cfg = begin(args[1])
+  return { 'ok', num(cfg.now) }
+end
+
+-- submit 0 now id score class_signature service_required field value [field value ...]
+local function jobrouter_submit(_, args)
+  local cfg = begin(args[1])
+  local id = args[2]
+  local key = job_key(id)
+  if redis.call('EXISTS', key) == 1 then return { 'duplicate' } end
+  local class_id = redis.sha1hex(args[4])
+  redis.call('HSET', key, 'id', id, 'score', args[3], 'class', class_id, 'service_required', args[5],
+    'status', 'pending', 'attempts', '0', 'retry_count', '0', 'progress', '0', 'created_at', num(cfg.now))
+  for i = 6, #args, 2 do redis.call('HSET', key, args[i], args[i + 1]) end
+  index_insert(id)
+  return { 'ok' }
+end
+
+-- register 0 now worker_id capabilities_json services_json job_types_json workflow_id worker_type
+local function jobrouter_register(_, args)
+  begin(args[1])
+  local id = args[2]
+  local key = worker_key(id)
+  if redis.call('SADD', WORKERS, id) == 1 then
+    redis.call('HSET', key, 'status', 'idle', 'current_job_id', '')
+  end
+  redis.call('HSET', key, 'worker_id', id, 'capabilities', args[3], 'services', args[4], 'job_types', args[5],
+    'workflow_id', args[6], 'worker_type', args[7])
+  return { 'ok' }
+end
+
+-- unregister 0 now worker_id
+local function jobrouter_unregister(_, args)
+  local cfg = begin(args[1])
+  local id = args[2]
+  if redis.call('SISMEMBER', WORKERS, id) == 0 then return { 'unknown_worker' } end
+  local held = redis.call('HKEYS', active_key(id))
+  table.sort(held, bytes_less)
+  for _, job_id in ipairs(held) do
+    redis.call('HSET', job_key(job_id), 'error', cjson.encode('worker ' .. id .. ' left while running it'))
+    record_failure(cfg, job_id, cfg.now, true)
+  end
+  redis.call('SREM', WORKERS, id)
+  redis.call('DEL', worker_key(id), active_key(id))
+  apply_due(cfg)
+  return { 'ok' }
+end
+
+-- claim 0 now worker_id: {'ok', job_id} or {'ok'} when no pending job matches
+local function jobrouter_claim(_, args)
+  local cfg = begin(args[1])
+  local id = args[2]
+  if redis.call('SISMEMBER', WORKERS, id) == 0 then return { 'unknown_worker' } end
+  local w = redis.call('HMGET', worker_key(id), 'capabilities', 'services', 'job_types', 'workflow_id')
+  local keys = cjson.decode((cfg.strategy == 'service-name' and w[2] or w[3]) or '[]')
+  local best, class_id, service_required = find_best(keys, worker_memo(w[1] or '{}'), w[4] or '')
+  if not best then return { 'ok' } end
+  assign(cfg, best, id, class_id, service_required)
+  return { 'ok', best }
+end
+
+-- complete 0 now job_id result_json
+local function jobrouter_complete(_, args)
+  local cfg = begin(args[1])
+  local id = args[2]
+  local status = job_status(id)
+  if not status then return { 'unknown_job' } end
+  if not is_running(status) then return { 'not_assigned', status } end
+  local holder = redis.call('HGET', job_key(id), 'worker_id')
+  release_from_worker(id, holder)
+  redis.call('HSET', job_key(id), 'status', 'completed', 'worker_id', holder, 'completed_at', num(cfg.now),
+    'progress', '100', 'result', args[3])
+  return { 'ok' }
+end
+
+-- fail 0 now job_id retryable(1|0) error_json
+local function jobrouter_fail(_, args)
+  local cfg = begin(args[1])
+  local id = args[2]
+  local status = job_status(id)
+  if not status then return { 'unknown_job' } end
+  if not is_running(status) then return { 'not_assigned', status } end
+  redis.call('HSET', job_key(id), 'error', args[4])
+  record_failure(cfg, id, cfg.now, args[3] == '1')
+  apply_due(cfg) -- a zero back-off makes the job pending at once
+  return { 'ok' }
+end
+
+-- cancel 0 now job_id
+local function jobrouter_cancel(_, args)
+  local cfg = begin(args[1])
+  local id = args[2]
+  local status = job_status(id)
+  if not status then return { 'unknown_job' } end
+  if is_final(status) then return { 'already_final', status } end
+  if status == 'pending' then index_erase(id) end
+  release_from_worker(id, redis.call('HGET', job_key(id), 'worker_id'))
+  redis.call('HSET', job_key(id), 'status', 'cancelled', 'worker_id', '', 'cancelled_at', num(cfg.now))
+  return { 'ok' }
+end
+
+-- heartbeat 0 now worker_id: renews the leases of all the worker's jobs
+local function jobrouter_heartbeat(_, args)
+  local cfg = begin(args[1])
+  local id = args[2]
+  if redis.call('SISMEMBER', WORKERS, id) == 0 then return { 'unknown_worker' } end
+  for _, job_id in ipairs(redis.call('HKEYS', active_key(id))) do renew_lease(cfg, job_id) end
+  return { 'ok' }
+end
+
+-- progress 0 now job_id percent: the job is in progress; its lease is renewed
+local function jobrouter_progress(_, args)
+  local cfg = begin(args[1])
+  local id = args[2]
+  local status = job_status(id)
+  if not status then return { 'unknown_job' } end
+  if not is_running(status) then return { 'not_assigned', status } end
+  local key = job_key(id)
+  local percent = math.max(0, math.min(100, tonumber(args[3]) or 0))
+  redis.call('HSET', key, 'status', 'in_progress', 'progress', num(percent))
+  local started = redis.call('HGET', key, 'started_at')
+  if not started or started == '' then redis.call('HSET', key, 'started_at', num(cfg.now)) end
+  renew_lease(cfg, id)
+  return { 'ok' }
+end
+
+-- release 0 now job_id: back to pending without counting the attempt (graceful shutdown)
+local function jobrouter_release(_, args)
+  local cfg = begin(args[1])
+  local id = args[2]
+  local status = job_status(id)
+  if not status then return { 'unknown_job' } end
+  if not is_running(status) then return { 'not_assigned', status } end
+  local key = job_key(id)
+  release_from_worker(id, redis.call('HGET', key, 'worker_id'))
+  redis.call('HSET', key, 'status', 'pending', 'worker_id', '')
+  redis.call('HINCRBY', key, 'attempts', -1)
+  index_insert(id)
+  return { 'ok' }
+end
+
+-- top_pending 0 n: the first n pending jobs in rank order, each as
+-- id, service_required, customer_id, workflow_id, requirements (explain)
+local function jobrouter_top_pending(_, args)
+  local out = {}
+  for _, id in ipairs(redis.call('ZREVRANGE', PENDING, 0, (tonumber(args[1]) or 10) - 1)) do
+    local f = redis.call('HMGET', job_key(id), 'service_required', 'customer_id', 'workflow_id', 'requirements')
+    out[#out + 1] = id
+    for i = 1, 4 do out[#out + 1] = f[i] or '' end
+  end
+  return out
+end
+
+-- The keys an EMP worker offers under the job-type strategy (matching.md section 2).
+local function emp_offered_keys(caps)
+  local list = caps.job_service_required_map
+  if list == nil then list = caps.job_types end
+  if list == nil and type(caps.worker_type) == 'string' then
+    local known = redis.call('HGET', WORKER_TYPES, caps.worker_type)
+    if known then list = decode(known) end
+  end
+  if not is_array(list) then return {} end
+  return list
+end
+
+-- findMatchingJob 0 capabilities_json max_scan: EMP's calling convention and reply
+-- ('{"jobId":...,"job":{...hash fields...}}', nil when nothing matches). max_scan is accepted
+-- and ignored (D1); the strategy is always job-type; the job gets the normal lease, timed by
+-- the server's clock.
+local function find_matching_job(_, args)
+  local ok, m = pcall(worker_memo, args[1] or '')
+  local caps = ok and m.caps
+  if not ok or not is_object(caps) then
+    return redis.error_reply('findMatchingJob: capabilities (argument 1) must be a JSON object')
+  end
+  if type(caps.worker_id) ~= 'string' or caps.worker_id == '' then
+    return redis.error_reply('findMatchingJob: capabilities.worker_id must be a non-empty string')
+  end
+  local t = redis.call('TIME')
+  local cfg = begin(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  local workflow_id = caps.workflow_id
+  if type(workflow_id) ~= 'string' then workflow_id = '' end
+  local best, class_id, service_required = find_best(emp_offered_keys(caps), m, workflow_id)
+  if not best then return nil end
+  assign(cfg, best, caps.worker_id, class_id, service_required)
+  return cjson.encode({ jobId = best, job = hash_to_table(redis.call('HGETALL', job_key(best))) })
+end
+
+-- emp_claim 0 now capabilities_json max_scan: EMP's algorithm over the same keys, for the
+-- bench: the first job among the top max_scan of jobs:pending that the worker matches (job-type
+-- strategy) is claimed; {'ok', job_id} or {'ok'}.
+local function jobrouter_emp_claim(_, args)
+  local cfg = begin(args[1])
+  local caps = decode(args[2])
+  local max_scan = tonumber(args[3]) or 100
+  local keys = {}
+  for _, k in ipairs(emp_offered_keys(caps)) do keys[k] = true end
+  local workflow_id = type(caps.workflow_id) == 'string' and caps.workflow_id or ''
+  for _, id in ipairs(redis.call('ZREVRANGE', PENDING, 0, max_scan - 1)) do
+    local f = redis.call('HMGET', job_key(id), 'service_required', 'requirements', 'customer_id', 'workflow_id')
+    if f[1] and keys[f[1]] and not (workflow_id ~= '' and (f[4] or '') ~= workflow_id) then
+      local decoded, req = pcall(decode, f[2] or '{}')
+      if decoded and requirements_pass(req, caps, f[1], f[3] or '') then
+        assign(cfg, id, caps.worker_id)
+        return { 'ok', id }
+      end
+    end
+  end
+  return { 'ok' }
+end
+
+local function ro(name, f) redis.register_function { function_name = name, callback = f, flags = { 'no-writes' } } end
+
+ro('jobrouter_version', jobrouter_version)
+ro('jobrouter_top_pending', jobrouter_top_pending)
+redis.register_function('jobrouter_configure', jobrouter_configure)
+redis.register_function('jobrouter_set_worker_types', jobrouter_set_worker_types)
+redis.register_function('jobrouter_advance', jobrouter_advance)
+redis.register_function('jobrouter_submit', jobrouter_submit)
+redis.register_function('jobrouter_register', jobrouter_register)
+redis.register_function('jobrouter_unregister', jobrouter_unregister)
+redis.register_function('jobrouter_claim', jobrouter_claim)
+redis.register_function('jobrouter_complete', jobrouter_complete)
+redis.register_function('jobrouter_fail', jobrouter_fail)
+redis.register_function('jobrouter_cancel', jobrouter_cancel)
+redis.register_function('jobrouter_heartbeat', jobrouter_heartbeat)
+redis.register_function('jobrouter_progress', jobrouter_progress)
+redis.register_function('jobrouter_release', jobrouter_release)
+redis.register_function('jobrouter_emp_claim', jobrouter_emp_claim)
+redis.register_function('findMatchingJob', find_matching_job)
