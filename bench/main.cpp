@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -186,7 +187,7 @@ void print_checks(std::ostream& os, const std::vector<target_check>& checks) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string format = "table", scenario_pattern = ".*", store_pattern = ".*";
+    std::string format = "table", scenario_pattern = ".*", store_pattern = ".*", csv_file;
     po::options_description opts("Options");
     // Size options have no po default: --quick sets its own sizes first, explicit options win.
     opts.add_options()
@@ -195,6 +196,7 @@ int main(int argc, char** argv) {
         ("scenarios", po::value(&scenario_pattern)->value_name("REGEX"), "run the scenarios whose name matches (default: all)")
         ("stores", po::value(&store_pattern)->value_name("REGEX"), "run on the stores whose name matches (default: all)")
         ("format", po::value(&format)->value_name("FMT"), "table (default), csv or json")
+        ("csv", po::value(&csv_file)->value_name("FILE"), "also write the rows as CSV to FILE, whatever --format is")
         ("quick", "tiny sizes for CI: 20k jobs, 200 workers, 5k ops, 2 runs, backlogs 1k 10k; http: 2 clients, 4 workers, 500 jobs")
         ("jobs", po::value<std::size_t>()->value_name("N"), "pending jobs of the claim and memory scenarios (1000000)")
         ("workers", po::value<std::size_t>()->value_name("N"), "workers (10000)")
@@ -210,7 +212,7 @@ int main(int argc, char** argv) {
         ("max-scan", po::value<std::size_t>()->value_name("N"), "emp-scan window (100)")
         ("seed", po::value<std::uint64_t>()->value_name("N"), "workload seed (1)")
         ("strategy", po::value<std::string>()->value_name("NAME"),
-         "strategy of every scenario but `strategies` (job-type)")
+         "strategy of every scenario but `strategies` and `claim-backlog-scaling`, which run each (job-type)")
         ("http-clients", po::value<std::size_t>()->value_name("N"), "http: keep-alive connections submitting (4)")
         ("http-workers", po::value<std::size_t>()->value_name("N"), "http: external workers long-polling claims (16)")
         ("http-jobs", po::value<std::size_t>()->value_name("N"), "http: submissions per run (50000)");
@@ -314,6 +316,15 @@ int main(int argc, char** argv) {
     std::vector<target_check> checks;
     for (const scenario* s : selected) s->add_checks(rows, checks);
 
+    if (!csv_file.empty()) {
+        std::ofstream csv(csv_file);
+        print_csv(csv, rows);
+        csv.close();
+        if (!csv) {
+            std::cerr << "jobrouter-bench: --csv: cannot write " << csv_file << "\n";
+            return kExitFailed;
+        }
+    }
     if (format == "json") {
         print_json(std::cout, cfg, rows, checks);
     } else if (format == "csv") {

@@ -39,7 +39,7 @@ struct bench_config {
     std::size_t max_scan = 100;              ///< emp-scan's window (EMP's max_scan)
     std::vector<std::size_t> backlogs{1'000, 10'000, 100'000, 1'000'000};  ///< claim-backlog-scaling
     std::uint64_t seed = 1;
-    std::string strategy = "job-type";       ///< strategy of every scenario but `strategies`
+    std::string strategy = "job-type";       ///< strategy of every scenario but `strategies` and `claim-backlog-scaling` (each)
     std::size_t http_clients = 4;            ///< http: keep-alive connections submitting
     std::size_t http_workers = 16;           ///< http: external workers long-polling
     std::size_t http_jobs = 50'000;          ///< http: submissions per run
