@@ -56,7 +56,8 @@ set format x '%.0s%c'
 set format y '%.0f'
 set yrange [0:*]
 set grid
-set key below noenhanced
+set key below noenhanced spacing 1.2
+set bmargin 9
 plot $plots
 GNUPLOT
 log "wrote $out ($i series: $(echo $series | tr ' ' ','))"
