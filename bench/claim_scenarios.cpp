@@ -42,27 +42,28 @@ class claim_backlog_scaling final : public scenario {
 public:
     std::string_view name() const override { return "claim-backlog-scaling"; }
     std::string_view description() const override {
-        return "claim-steady at each backlog of --backlogs (default 1k 10k 100k 1M); the last row gives the ratio "
-               "largest/smallest; op = claim + complete";
+        return "claim-steady at each backlog of --backlogs (default 1k 10k 100k 1M), under each strategy (the "
+               "plot's lines); the last row of each gives the ratio largest/smallest; op = claim + complete";
     }
     int order() const override { return 20; }
 
     std::vector<bench_row> run(const bench_context& ctx) const override {
         const workload w(workload_options_of(ctx.config));
         std::vector<bench_row> rows;
-        for (const store_entry* s : ctx.stores) {
-            std::vector<bench_row> mine;
-            for (std::size_t backlog : ctx.config.backlogs)
-                mine.push_back(run_claim_workload(ctx, w, ctx.config.strategy, s->make,
-                                                  {prefix + short_count(backlog), backlog, false, false})
-                                   .row);
-            if (mine.size() >= 2) {
-                mine.back().metrics.push_back({"ratio", mine.back().ops_per_s / mine.front().ops_per_s});
-                mine.back().metrics.push_back(
-                    {"cpu_ratio", mine.back().get("ops_per_cpu_s") / mine.front().get("ops_per_cpu_s")});
+        for (const store_entry* s : ctx.stores)
+            for (const std::string& strategy_name : strategy_names()) {
+                std::vector<bench_row> mine;
+                for (std::size_t backlog : ctx.config.backlogs)
+                    mine.push_back(run_claim_workload(ctx, w, strategy_name, s->make,
+                                                      {prefix + short_count(backlog), backlog, false, false})
+                                       .row);
+                if (mine.size() >= 2) {
+                    mine.back().metrics.push_back({"ratio", mine.back().ops_per_s / mine.front().ops_per_s});
+                    mine.back().metrics.push_back(
+                        {"cpu_ratio", mine.back().get("ops_per_cpu_s") / mine.front().get("ops_per_cpu_s")});
+                }
+                rows.insert(rows.end(), mine.begin(), mine.end());
             }
-            rows.insert(rows.end(), mine.begin(), mine.end());
-        }
         return rows;
     }
 
@@ -73,8 +74,8 @@ public:
             if (first.empty()) first = r.scenario.substr(prefix.size());
             if (double ratio = r.get("ratio"); !std::isnan(ratio)) {
                 const std::string what = "claim-backlog-scaling " + r.scenario.substr(prefix.size()) + "/" + first;
-                out.push_back({what + " (" + r.store + ")", ratio, 0.5});
-                out.push_back({what + " per CPU-second (" + r.store + ", info)", r.get("cpu_ratio"), NAN});
+                out.push_back({what + " (" + r.strategy + ", " + r.store + ")", ratio, 0.5});
+                out.push_back({what + " per CPU-second (" + r.strategy + ", " + r.store + ", info)", r.get("cpu_ratio"), NAN});
             }
         }
     }

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -32,8 +33,9 @@ const char* kUsage =
     "\n"
     "Runs named scenarios against the core (the memory store) with a warm-up and several timed runs each,\n"
     "and prints one row per scenario x strategy x store: ops/s (median run), p50/p99 latency of a sampled\n"
-    "op in microseconds, resident memory after the runs, and scenario metrics. Time is virtual; sizes\n"
-    "default to the issue's (1M pending jobs, 10k workers); --quick runs a tiny version for CI.\n"
+    "op in microseconds, resident memory after the runs, and scenario metrics. Time is virtual, except in\n"
+    "the http scenario, which runs serve in process and drives it over loopback HTTP. Sizes default to the\n"
+    "issue's (1M pending jobs, 10k workers); --quick runs a tiny version of every scenario for CI.\n"
     "ops/s is wall-clock time; the ops_per_cpu_s metric divides by this thread's CPU time instead, which\n"
     "discounts time spent waiting for a core on a busy machine. Progress goes to stderr; in csv format\n"
     "the target checks do too, so stdout stays pure CSV.\n";
@@ -47,6 +49,9 @@ bench_config quick_config() {
     c.runs = 2;
     c.warmup = 1;
     c.backlogs = {1'000, 10'000};
+    c.http_clients = 2;
+    c.http_workers = 4;
+    c.http_jobs = 500;
     return c;
 }
 
@@ -149,7 +154,8 @@ void print_json(std::ostream& os, const bench_config& cfg, const std::vector<ben
                         {"runs", cfg.runs},       {"warmup", cfg.warmup},     {"types", cfg.types},
                         {"signatures", cfg.signatures}, {"types_per_worker", cfg.types_per_worker},
                         {"payload_bytes", cfg.payload_bytes}, {"max_scan", cfg.max_scan}, {"seed", cfg.seed},
-                        {"strategy", cfg.strategy}};
+                        {"strategy", cfg.strategy}, {"http_clients", cfg.http_clients},
+                        {"http_workers", cfg.http_workers}, {"http_jobs", cfg.http_jobs}};
     json::array out_rows;
     for (const bench_row& r : rows) {
         json::object metrics;
@@ -181,7 +187,7 @@ void print_checks(std::ostream& os, const std::vector<target_check>& checks) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string format = "table", scenario_pattern = ".*", store_pattern = ".*";
+    std::string format = "table", scenario_pattern = ".*", store_pattern = ".*", csv_file;
     po::options_description opts("Options");
     // Size options have no po default: --quick sets its own sizes first, explicit options win.
     opts.add_options()
@@ -190,7 +196,8 @@ int main(int argc, char** argv) {
         ("scenarios", po::value(&scenario_pattern)->value_name("REGEX"), "run the scenarios whose name matches (default: all)")
         ("stores", po::value(&store_pattern)->value_name("REGEX"), "run on the stores whose name matches (default: all)")
         ("format", po::value(&format)->value_name("FMT"), "table (default), csv or json")
-        ("quick", "tiny sizes for CI: 20k jobs, 200 workers, 5k ops, 2 runs, backlogs 1k 10k")
+        ("csv", po::value(&csv_file)->value_name("FILE"), "also write the rows as CSV to FILE, whatever --format is")
+        ("quick", "tiny sizes for CI: 20k jobs, 200 workers, 5k ops, 2 runs, backlogs 1k 10k; http: 2 clients, 4 workers, 500 jobs")
         ("jobs", po::value<std::size_t>()->value_name("N"), "pending jobs of the claim and memory scenarios (1000000)")
         ("workers", po::value<std::size_t>()->value_name("N"), "workers (10000)")
         ("ops", po::value<std::size_t>()->value_name("N"), "timed operations per run (200000)")
@@ -205,7 +212,10 @@ int main(int argc, char** argv) {
         ("max-scan", po::value<std::size_t>()->value_name("N"), "emp-scan window (100)")
         ("seed", po::value<std::uint64_t>()->value_name("N"), "workload seed (1)")
         ("strategy", po::value<std::string>()->value_name("NAME"),
-         "strategy of every scenario but `strategies` (job-type)");
+         "strategy of every scenario but `strategies` and `claim-backlog-scaling`, which run each (job-type)")
+        ("http-clients", po::value<std::size_t>()->value_name("N"), "http: keep-alive connections submitting (4)")
+        ("http-workers", po::value<std::size_t>()->value_name("N"), "http: external workers long-polling claims (16)")
+        ("http-jobs", po::value<std::size_t>()->value_name("N"), "http: submissions per run (50000)");
 
     po::variables_map vm;
     try {
@@ -247,6 +257,9 @@ int main(int argc, char** argv) {
     size("types-per-worker", cfg.types_per_worker);
     size("payload-bytes", cfg.payload_bytes);
     size("max-scan", cfg.max_scan);
+    size("http-clients", cfg.http_clients);
+    size("http-workers", cfg.http_workers);
+    size("http-jobs", cfg.http_jobs);
     if (vm.count("backlogs")) cfg.backlogs = vm["backlogs"].as<std::vector<std::size_t>>();
     if (vm.count("seed")) cfg.seed = vm["seed"].as<std::uint64_t>();
     if (vm.count("strategy")) cfg.strategy = vm["strategy"].as<std::string>();
@@ -256,6 +269,8 @@ int main(int argc, char** argv) {
     else if (!make_strategy(cfg.strategy)) bad = make_strategy(cfg.strategy).error().text();
     else if (cfg.jobs == 0 || cfg.workers == 0 || cfg.ops == 0 || cfg.runs == 0)
         bad = "--jobs, --workers, --ops and --runs must be at least 1";
+    else if (cfg.http_clients == 0 || cfg.http_workers == 0 || cfg.http_jobs == 0)
+        bad = "--http-clients, --http-workers and --http-jobs must be at least 1";
     else if (std::count(cfg.backlogs.begin(), cfg.backlogs.end(), 0)) bad = "--backlogs: sizes must be at least 1";
 
     std::vector<const scenario*> selected;
@@ -283,6 +298,11 @@ int main(int argc, char** argv) {
         const service_mapping mapping = default_mapping();
         const bench_context ctx{cfg, mapping, selected_stores, std::cerr};
         for (const scenario* s : selected) {
+            if (std::none_of(selected_stores.begin(), selected_stores.end(),
+                             [s](const store_entry* st) { return s->runs_on(st->name); })) {
+                std::cerr << "[bench] " << s->name() << ": skipped (runs on none of the selected stores)\n";
+                continue;
+            }
             std::cerr << "[bench] " << s->name() << '\n';
             std::vector<bench_row> mine = s->run(ctx);
             if (mine.empty()) throw std::runtime_error(std::string(s->name()) + " produced no rows");
@@ -296,6 +316,15 @@ int main(int argc, char** argv) {
     std::vector<target_check> checks;
     for (const scenario* s : selected) s->add_checks(rows, checks);
 
+    if (!csv_file.empty()) {
+        std::ofstream csv(csv_file);
+        print_csv(csv, rows);
+        csv.close();
+        if (!csv) {
+            std::cerr << "jobrouter-bench: --csv: cannot write " << csv_file << "\n";
+            return kExitFailed;
+        }
+    }
     if (format == "json") {
         print_json(std::cout, cfg, rows, checks);
     } else if (format == "csv") {

@@ -2,7 +2,7 @@
 // queue orphans nobody can take) run in Redis with EMP's algorithm in Lua (jobrouter_emp_claim)
 // over the same keys. The head-of-line scenario's `redis` row is the index in Redis on the same
 // data; the check below divides the two, so the comparison is Lua against Lua, one round trip
-// per claim each. Skipped (one row saying so) unless the `redis` store is selected.
+// per claim each. Runs only when the `redis` store is selected (runs_on).
 #include "bench/claim_bench.hpp"
 #include "bench/redis_bench_store.hpp"
 #include "bench/scenario.hpp"
@@ -22,19 +22,9 @@ public:
                "compare with head-of-line's redis row; op = claim attempt (+ complete)";
     }
     int order() const override { return 31; }
+    bool runs_on(std::string_view store) const override { return store == "redis"; }
 
     std::vector<bench_row> run(const bench_context& ctx) const override {
-        const bool redis_selected =
-            std::any_of(ctx.stores.begin(), ctx.stores.end(), [](const store_entry* s) { return s->name == "redis"; });
-        if (!redis_selected) {
-            // The runner wants a row from every scenario: say that this one was skipped.
-            bench_row skipped;
-            skipped.scenario = std::string(kRow);
-            skipped.strategy = ctx.config.strategy;
-            skipped.store = "redis";
-            skipped.metrics.push_back({"skipped_redis_not_selected", 1});
-            return {skipped};
-        }
         const bench_config& cfg = ctx.config;
         const workload w(workload_options_of(cfg));
         const std::size_t max_scan = cfg.max_scan;
@@ -51,7 +41,7 @@ public:
             if (r.scenario == kRow) emp = &r;
             if (r.scenario == "head-of-line" && r.store == "redis") index = &r;
         }
-        if (!emp || emp->get("skipped_redis_not_selected") == 1) return;
+        if (!emp) return;
         out.push_back({"head-of-line matching jobs unreached by emp-scan in Redis (info)", emp->get("unreached"), NAN});
         if (!index) return;
         // EMP's scan usually hands out nothing here: the ratio is then infinite, as in head-of-line.

@@ -39,7 +39,10 @@ struct bench_config {
     std::size_t max_scan = 100;              ///< emp-scan's window (EMP's max_scan)
     std::vector<std::size_t> backlogs{1'000, 10'000, 100'000, 1'000'000};  ///< claim-backlog-scaling
     std::uint64_t seed = 1;
-    std::string strategy = "job-type";       ///< strategy of every scenario but `strategies`
+    std::string strategy = "job-type";       ///< strategy of every scenario but `strategies` and `claim-backlog-scaling` (each)
+    std::size_t http_clients = 4;            ///< http: keep-alive connections submitting
+    std::size_t http_workers = 16;           ///< http: external workers long-polling
+    std::size_t http_jobs = 50'000;          ///< http: submissions per run
 };
 
 /// A number a scenario reports beside the fixed columns (table: "name=value").
@@ -93,6 +96,9 @@ public:
     virtual std::string_view description() const = 0;
     /// Position in --list and in the standard run (lower first).
     virtual int order() const = 0;
+    /// Whether the scenario has rows for store `store` (http runs serve, which has one store).
+    /// A scenario that runs on none of the selected stores is skipped, not failed.
+    virtual bool runs_on(std::string_view /*store*/) const { return true; }
     virtual std::vector<bench_row> run(const bench_context& ctx) const = 0;
     /// Called after every selected scenario ran, with all their rows.
     virtual void add_checks(std::span<const bench_row> /*all_rows*/, std::vector<target_check>& /*out*/) const {}

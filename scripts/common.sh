@@ -13,9 +13,12 @@ REQUIRED_PACKAGES=(
 
 log() { printf '[jobrouter] %s\n' "$*" >&2; }
 
+# ensure_packages [PACKAGE...]: installs what is missing of the given packages (default:
+# REQUIRED_PACKAGES; bench-plot.sh passes its own, bench-only ones).
 ensure_packages() {
-  local missing=() pkg
-  for pkg in "${REQUIRED_PACKAGES[@]}"; do
+  local missing=() pkg wanted=("$@")
+  [ $# -eq 0 ] && wanted=("${REQUIRED_PACKAGES[@]}")
+  for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -269,8 +269,10 @@ void api_router::handle(request&& req, respond_fn respond) {
                 r = dispatcher_.fail(id, token->get_string(), err ? *err : json::value("failed"), retryable);
             }
             if (!r) return from_error(r.error());
-            auto j = dispatcher_.get_job(id);
-            return reply(status::ok, json::object{{"success", true}, {"job_id", id}, {"status", j ? j->at("status") : json::value(nullptr)}});
+            // The status alone: get_job would build the whole job's JSON (bench http: ~8% of serve's time).
+            const job* j = dispatcher_.core().find_job(id);
+            return reply(status::ok, json::object{{"success", true}, {"job_id", id},
+                                                  {"status", j ? json::value(to_string(j->status)) : json::value(nullptr)}});
         }
         return fail(status::not_found, "not_found", "no route for " + std::string(req.target()));
     }

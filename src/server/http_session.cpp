@@ -2,9 +2,12 @@
 
 #include "server/api_router.hpp"
 
+#include <boost/asio/write.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include <algorithm>
+#include <iterator>
+#include <string>
 
 namespace jobrouter {
 
@@ -126,13 +129,31 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     router_.handle(std::move(req), [self = shared_from_this()](response res) { self->send(std::move(res)); });
 }
 
+// The response goes out as one contiguous buffer: Beast's serializer walks a gather list of
+// start line, fields and body through several layers of buffer views on every write, which
+// was ~20% of serve's instructions per job (bench http, callgrind); the bytes are the same.
 void http_session::send(response res) {
     res.prepare_payload();
-    auto sp = std::make_shared<response>(std::move(res));
+    const bool close = res.need_eof();
+    auto out = std::make_shared<std::string>();
+    const std::string_view reason = res.reason();
+    out->reserve(64 + res.body().size() + 64 * static_cast<std::size_t>(std::distance(res.begin(), res.end())));
+    out->append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    out->append(std::to_string(res.result_int()));
+    out->push_back(' ');
+    out->append(reason.data(), reason.size());
+    out->append("\r\n");
+    for (const auto& field : res) {
+        out->append(field.name_string().data(), field.name_string().size());
+        out->append(": ");
+        out->append(field.value().data(), field.value().size());
+        out->append("\r\n");
+    }
+    out->append("\r\n");
+    out->append(res.body());
     stream_.expires_after(limits_.write_timeout);
-    http::async_write(stream_, *sp, [self = shared_from_this(), sp](beast::error_code ec, std::size_t) {
-        self->on_write(ec, sp->need_eof());
-    });
+    boost::asio::async_write(stream_, boost::asio::buffer(*out),
+                             [self = shared_from_this(), out, close](beast::error_code ec, std::size_t) { self->on_write(ec, close); });
 }
 
 void http_session::on_write(beast::error_code ec, bool close) {

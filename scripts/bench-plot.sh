@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Plots claims/s against the pending backlog from the claim-backlog-scaling rows of a
+# jobrouter-bench CSV (--format csv or --csv FILE): one line per strategy x store found in the
+# file, so a new store (redis) or strategy shows up without changing this script. Installs
+# gnuplot (gnuplot-nox; a bench-only dependency, not in REQUIRED_PACKAGES) when missing.
+#
+#   scripts/bench-plot.sh [CSV [OUT.svg|OUT.png]]
+#       default CSV: bench/results/bench.csv; default OUT: claims-vs-backlog.svg beside the CSV
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+csv="${1:-$REPO_ROOT/bench/results/bench.csv}"
+out="${2:-$(dirname "$csv")/claims-vs-backlog.svg}"
+[ -r "$csv" ] || { log "bench-plot: cannot read $csv"; exit 1; }
+head -1 "$csv" | grep -q '^scenario,strategy,store,ops_per_s,' ||
+  { log "bench-plot: $csv: line 1 is not jobrouter-bench's CSV header (scenario,strategy,store,ops_per_s,...)"; exit 1; }
+ensure_packages gnuplot-nox
+
+data="$(mktemp)"
+trap 'rm -f "$data"' EXIT
+# One block per "strategy/store" (sorted, blocks separated by two blank lines, as gnuplot's
+# `index` wants): backlog (from the metrics column's backlog=N), ops/s, ops_per_cpu_s. Solid
+# lines are claims per wall-clock second; dashed ones, in the same colour, claims per second of
+# the bench thread's CPU time, which a busy machine disturbs far less.
+awk -F, 'NR > 1 && $1 ~ /^claim-backlog-scaling\// && match($8, /backlog=[0-9]+/) {
+           backlog = substr($8, RSTART + 8, RLENGTH - 8)
+           cpu = match($8, /ops_per_cpu_s=[0-9.]+/) ? substr($8, RSTART + 14, RLENGTH - 14) : "NaN"
+           print $2 "/" $3 "\t" backlog "\t" $4 "\t" cpu }' "$csv" |
+  sort -t "$(printf '\t')" -k1,1 -k2,2n |
+  awk -F '\t' '$1 != key { if (NR > 1) printf "\n\n"; key = $1; print "# " key } { print $2 "\t" $3 "\t" $4 }' >"$data"
+series="$(sed -n 's/^# //p' "$data")"
+[ -n "$series" ] || { log "bench-plot: $csv has no claim-backlog-scaling rows (run the bench with --scenarios claim-backlog-scaling)"; exit 1; }
+
+case "$out" in
+  *.svg) terminal="svg size 900,600 dynamic enhanced font 'sans,12' background rgb 'white'" ;;
+  *.png) terminal="pngcairo size 900,600 enhanced font 'sans,10' background rgb 'white'" ;;
+  *) log "bench-plot: $out: the output must end in .svg or .png"; exit 2 ;;
+esac
+plots=""
+i=0
+for s in $series; do
+  plots="$plots${plots:+, }'$data' index $i using 1:2 with linespoints lw 2 pt 7 lc $((i + 1)) title '$s claims/s'"
+  plots="$plots, '$data' index $i using 1:3 with linespoints lw 1 pt 6 dt 2 lc $((i + 1)) title '$s per CPU-second'"
+  i=$((i + 1))
+done
+gnuplot <<GNUPLOT
+set terminal $terminal
+set output '$out'
+set title 'claim-backlog-scaling: claims/s against pending backlog ($(basename "$csv"))' noenhanced
+set xlabel 'pending jobs (backlog)'
+set ylabel 'claims/s (claim + complete, one thread)'
+set logscale x 10
+set autoscale xfix
+set offsets graph 0.05, graph 0.05, 0, 0
+set format x '%.0s%c'
+set format y '%.0f'
+set yrange [0:*]
+set grid
+set key below noenhanced spacing 1.2
+set bmargin 9
+plot $plots
+GNUPLOT
+log "wrote $out ($i series: $(echo $series | tr ' ' ','))"
