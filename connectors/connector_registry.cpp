@@ -1,5 +1,6 @@
 #include "connectors/connector_registry.hpp"
 
+#include "connectors/http_rest_connector.hpp"
 #include "connectors/mock_connector.hpp"
 #include "connectors/simulation_http_connector.hpp"
 #include "connectors/simulation_websocket_connector.hpp"
@@ -26,6 +27,8 @@ const std::vector<std::pair<std::string_view, factory>>& registry() {
          [](boost::asio::io_context& io) { return std::make_unique<simulation_http_connector>(io); }},
         {simulation_websocket_connector::kName,
          [](boost::asio::io_context& io) { return std::make_unique<simulation_websocket_connector>(io); }},
+        // Generic: any REST service, configured in services.<s>.api_config.
+        {http_rest_connector::kName, [](boost::asio::io_context& io) { return std::make_unique<http_rest_connector>(io); }},
     };
     return entries;
 }
