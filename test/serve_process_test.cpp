@@ -491,6 +491,73 @@ BOOST_AUTO_TEST_CASE(default_mapping_workers_complete_jobs_with_progress_on_ws_e
     beast::get_lowest_layer(ws).socket().close(ignored);
 }
 
+// serve starts worker types routed to HttpRestConnector and CommandConnector (it used to refuse
+// them) and runs their jobs: the REST connector speaks the simulation service's protocol as
+// configured (submit, then poll by id), the command connector runs a shell script.
+BOOST_AUTO_TEST_CASE(generic_connectors_run_jobs_in_serve) {
+    temp_dir dir;
+    const fs::path port_file = dir.path / "port";
+    const std::string sim_port = std::to_string(free_port());
+    const fs::path mapping = dir.path / "mapping.json";
+    std::ofstream(mapping) << R"({
+  "workers": {
+    "rest": { "services": ["sim-rest"] },
+    "cmd":  { "services": ["echo-cmd"] }
+  },
+  "services": {
+    "sim-rest": {
+      "connector": "HttpRestConnector",
+      "job_types_accepted": ["rest-job"],
+      "api_config": {
+        "url": "http://127.0.0.1:${SIMULATION_HTTP_PORT}/process",
+        "body": { "job_id": "{{job_id}}", "job_type": "{{job_type}}", "payload": "{{payload}}" },
+        "result_path": "outputs",
+        "request_timeout_ms": "5000",
+        "total_timeout_ms": "20000",
+        "poll": { "id_path": "job_id", "url": "http://127.0.0.1:${SIMULATION_HTTP_PORT}/history/{{id}}",
+                  "interval_ms": 30, "status_path": "status", "done_values": ["success"],
+                  "failed_values": ["error"], "progress_path": "progress.percent", "error_path": "error" }
+      }
+    },
+    "echo-cmd": {
+      "connector": "CommandConnector",
+      "job_types_accepted": ["cmd-job"],
+      "api_config": {
+        "command": "echo 'progress: 50' >&2; printf '{\"job\":\"%s\",\"input\":' \"$JOBROUTER_JOB_ID\"; cat; printf '}'",
+        "shell": true,
+        "timeout_ms": "10000"
+      }
+    }
+  }
+})";
+    child_process c(dir, serve_args(port_file, {"--simulate", "--mapping", mapping.string(), "--workers", "rest:1,cmd:1"}),
+                    {"SIMULATION_HTTP_PORT=" + sim_port, "SIMULATION_WS_PORT=" + std::to_string(free_port())});
+    const std::string port = wait_port(c, port_file);
+    http_client client("127.0.0.1", port, 10s);
+    submit(client, R"({"id":"r1","service_required":"rest-job","payload":{"steps":2,"duration_ms":200}})");
+    submit(client, R"({"id":"c1","service_required":"cmd-job","payload":{"text":"hi"}})");
+
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    std::string rest_status, cmd_status;
+    while (std::chrono::steady_clock::now() < deadline) {
+        rest_status = job_status(client, "r1");
+        cmd_status = job_status(client, "c1");
+        if ((rest_status == "completed" || rest_status == "failed") && (cmd_status == "completed" || cmd_status == "failed"))
+            break;
+        std::this_thread::sleep_for(kPoll);
+    }
+    const json::object rest = parse_body(client.get("/api/jobs/r1")->body).at("job").as_object();
+    const json::object cmd = parse_body(client.get("/api/jobs/c1")->body).at("job").as_object();
+    BOOST_REQUIRE_MESSAGE(rest_status == "completed", json::serialize(rest) << "\n" << c.stderr_text());
+    BOOST_REQUIRE_MESSAGE(cmd_status == "completed", json::serialize(cmd) << "\n" << c.stderr_text());
+    BOOST_TEST(rest.at("result").at("simulated").as_bool());
+    BOOST_TEST(rest.at("result").at("job_id").as_string() == "r1");
+    BOOST_TEST(rest.at("result").at("steps").as_int64() == 2);
+    BOOST_TEST(cmd.at("result") == json::parse(R"({"job":"c1","input":{"text":"hi"}})"));
+    c.signal(SIGTERM);
+    BOOST_TEST(c.exit_code() == 0);
+}
+
 // A WebSocket client still connected at SIGTERM: the process must still exit 0 (its session
 // is torn down after the server; it must not touch the dispatcher then).
 BOOST_AUTO_TEST_CASE(sigterm_with_a_websocket_client_connected_exits_0) {
