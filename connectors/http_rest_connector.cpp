@@ -318,7 +318,7 @@ result<const json::value*> at_path(const run_ptr& run, const json::value& reply,
 void complete_with(const run_ptr& run, const json::value& reply, const std::optional<std::string>& path_template) {
     json::value result = reply;
     if (path_template) {
-        const std::string field = run->settings.field + (run->settings.poll ? ".poll" : "") + ".result_path";
+        const std::string field = run->settings.field + ".result_path";
         auto v = at_path(run, reply, *path_template, field);
         if (!v) return fail_config(run, v.error());
         if (!*v)

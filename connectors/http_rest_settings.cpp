@@ -5,6 +5,8 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include <cctype>
+
 namespace jobrouter {
 
 namespace json = boost::json;
