@@ -1,11 +1,14 @@
-// Why Boost.Process v2 (header-only in Boost 1.81, BOOST_PROCESS_V2_HEADER_ONLY): it launches
-// the child with its stdio bound to Asio pipes, reports exec failures (ENOENT, EACCES) as an
-// error_code in the parent, closes every other descriptor in the child (close_range), and
-// waits for the exit through a pidfd on the io_context: no SIGCHLD handler that could steal
-// another component's children, no polling. What it lacks in 1.81 is added here as one small
-// initializer (child_setup): its own process group, so that a stop reaches a shell's children
-// too, SIGPIPE back to the default, and the working directory. BOOST_PROCESS_USE_STD_FS keeps
-// it on std::filesystem (Boost.Filesystem would be one more compiled library).
+// How the child is started and awaited. Boost.Process v2 (header-only in Boost 1.81) waits for
+// the exit through a pidfd on the io_context: no SIGCHLD handler that could steal another
+// component's children, no polling; that is what this connector uses it for. Its launcher is
+// not used: it fork()s and calls io_context::notify_fork, which joins Asio's resolver thread and
+// leaves a resolve that was in flight (another connector's, on the same io_context) queued with
+// no thread to run it until the next resolve starts (seen here as a REST job hanging while a
+// command job started). posix_spawn instead: glibc runs it as clone(CLONE_VFORK) with no code of
+// ours in the child, reports exec failures (ENOENT, EACCES) as its return value, and its
+// attributes give the child its own process group, SIGPIPE back to the default, the working
+// directory, and no descriptor but 0, 1 and 2 (addclosefrom_np). BOOST_PROCESS_USE_STD_FS keeps
+// v2 on std::filesystem (Boost.Filesystem would be one more compiled library).
 #define BOOST_PROCESS_USE_STD_FS 1
 
 #include "connectors/command_connector.hpp"
@@ -23,9 +26,10 @@
 // Boost 1.81's v2 config.hpp names boost::optional without including it.
 #include <boost/optional.hpp>
 #include <boost/process/v2/process.hpp>
-#include <boost/process/v2/stdio.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,7 +100,7 @@ using stop_reason = detail::command_run::stop_reason;
 
 // Writing the payload to a child that exits without reading it raises SIGPIPE, which would
 // end serve; ignored once, process-wide, the write fails with EPIPE instead (the usual choice
-// for a server). Children get the default back in child_setup.
+// for a server). Children get the default back (posix_spawnattr_setsigdefault in launch).
 void ignore_sigpipe() {
     static std::once_flag once;
     std::call_once(once, [] {
@@ -106,22 +110,6 @@ void ignore_sigpipe() {
         ::sigaction(SIGPIPE, &sa, nullptr);
     });
 }
-
-// Runs in the child between fork and exec: only async-signal-safe calls.
-struct child_setup {
-    const char* working_dir = nullptr;
-
-    template <class Launcher>
-    bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*) {
-        if (::setpgid(0, 0) == -1) return bp::error_code(errno, bp::system_category());
-        struct sigaction sa {};
-        sa.sa_handler = SIG_DFL;
-        ::sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGPIPE, &sa, nullptr);
-        if (working_dir && ::chdir(working_dir) == -1) return bp::error_code(errno, bp::system_category());
-        return {};
-    }
-};
 
 json::object base_error(const run_ptr& run, std::string message) {
     json::object e;
@@ -364,18 +352,63 @@ void launch(const run_ptr& run, const connector_job& job) {
     for (const auto& kv : env) envp.push_back(kv.c_str());
     envp.push_back(nullptr);
 
-    bp::posix::default_launcher launcher;
-    launcher.env = envp.data();
-    bp::error_code ec;
-    const std::vector<std::string> args(s.argv.begin() + 1, s.argv.end());
-    auto proc = launcher(asio::any_io_executor(run->io.get_executor()), ec, std::filesystem::path(program), args,
-                         bp::process_stdio{run->in, run->out, run->err},
-                         child_setup{s.working_dir ? s.working_dir->c_str() : nullptr});
-    if (ec) {
-        close_pipes(run);
-        return fail_to_start(run, "cannot start " + jobrouter::quoted(program) + ": " + ec.message());
+    std::vector<char*> argv;
+    for (const auto& a : s.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+
+    // Our ends become Asio pipes; the child's ends are dup'ed onto 0, 1, 2 and closed here
+    // once it runs. O_CLOEXEC everywhere: no other child may inherit them.
+    int in_fds[2], out_fds[2], err_fds[2];
+    if (::pipe2(in_fds, O_CLOEXEC) != 0) return fail_to_start(run, std::string("cannot create a pipe: ") + std::strerror(errno));
+    if (::pipe2(out_fds, O_CLOEXEC) != 0) {
+        const int e = errno;
+        ::close(in_fds[0]), ::close(in_fds[1]);
+        return fail_to_start(run, std::string("cannot create a pipe: ") + std::strerror(e));
     }
-    run->process.emplace(std::move(proc));
+    if (::pipe2(err_fds, O_CLOEXEC) != 0) {
+        const int e = errno;
+        ::close(in_fds[0]), ::close(in_fds[1]), ::close(out_fds[0]), ::close(out_fds[1]);
+        return fail_to_start(run, std::string("cannot create a pipe: ") + std::strerror(e));
+    }
+    boost::system::error_code assign_ec;
+    run->in.assign(in_fds[1], assign_ec);
+    run->out.assign(out_fds[0], assign_ec);
+    run->err.assign(err_fds[0], assign_ec);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_fds[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, out_fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (s.working_dir) posix_spawn_file_actions_addchdir_np(&actions, s.working_dir->c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    ::sigemptyset(&none);
+    ::sigemptyset(&defaults);
+    ::sigaddset(&defaults, SIGPIPE);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), const_cast<char* const*>(envp.data()));
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(in_fds[0]), ::close(out_fds[1]), ::close(err_fds[1]);
+    if (rc != 0) {
+        close_pipes(run);
+        return fail_to_start(run, "cannot start " + jobrouter::quoted(program) + ": " + std::strerror(rc));
+    }
+    try {
+        run->process.emplace(asio::any_io_executor(run->io.get_executor()), pid);  // pidfd_open
+    } catch (const std::exception& e) {
+        ::kill(-pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
+        close_pipes(run);
+        return fail_to_start(run, std::string("cannot watch the started process (pidfd_open): ") + e.what());
+    }
     run->pid = run->process->id();
 
     // The handler's code folds exit codes and signals together (evaluate_exit_code); the raw

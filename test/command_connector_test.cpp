@@ -7,6 +7,8 @@
 #include "connectors/command_connector.hpp"
 
 #include "connectors/connector_registry.hpp"
+#include "connectors/http_rest_connector.hpp"
+#include "support/http_test_server.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/test/unit_test.hpp>
@@ -320,6 +322,30 @@ BOOST_AUTO_TEST_CASE(bad_config_fails_not_retryable_naming_the_field) {
         BOOST_REQUIRE(run_until([&] { return r.endings > 0; }));
         BOOST_TEST((r.retryable == false));
         BOOST_TEST(has(r.message(), expected), config << " -> " << r.message());
+    }
+}
+
+// Starting a child must not disturb other connectors on the same io_context: a launcher that
+// fork()s with io_context::notify_fork joins Asio's resolver thread and strands a resolve in
+// flight, so a REST job started next to a command job could hang.
+BOOST_AUTO_TEST_CASE(starting_processes_does_not_stall_http_requests_on_the_same_io_context) {
+    using jobrouter::test::http_test_server;
+    using jobrouter::test::test_reply;
+    using jobrouter::test::test_request;
+    http_test_server server(io, [](const test_request&) { return test_reply::json(R"({"ok":true})"); });
+    for (int round = 0; round < 20; ++round) {
+        http_rest_connector rest(io);
+        recorder rest_rec;
+        connector_job rest_job = job("{}", R"({"url":"http://localhost:)" + std::to_string(server.port()) +
+                                               R"(/","request_timeout_ms":3000,"max_attempts":1})");
+        command_connector cmd(io);
+        recorder cmd_rec;
+        rest.start(std::move(rest_job), rest_rec.callbacks());
+        cmd.start(job("{}", R"({"command":["/bin/echo","{}"]})"), cmd_rec.callbacks());
+        BOOST_REQUIRE_MESSAGE(run_until([&] { return rest_rec.endings > 0 && cmd_rec.endings > 0; }, 8s),
+                              "round " << round << ": rest ended " << rest_rec.endings << ", command ended " << cmd_rec.endings);
+        BOOST_REQUIRE_MESSAGE(rest_rec.result, "round " << round << ": " << rest_rec.message());
+        BOOST_REQUIRE_MESSAGE(cmd_rec.result, "round " << round << ": " << cmd_rec.message());
     }
 }
 
