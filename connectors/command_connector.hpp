@@ -20,7 +20,7 @@
 // "progress: N [message]" (N from 0 to 100) is progress; other stderr lines are kept, and the
 // last 2 KiB go into the error when the process exits non-zero or is killed.
 // Outcomes: exit 0 completes; another exit code fails (retryable only for
-// retryable_exit_codes); death by a signal it was not sent by us, and the timeout, fail
+// retryable_exit_codes); death by a signal that jobrouter did not send, and the timeout, fail
 // retryable; too much stdout, a program that cannot be started (not found, not executable, a
 // missing working_dir) and bad config fail not retryable.
 //
