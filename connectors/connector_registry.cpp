@@ -1,5 +1,7 @@
 #include "connectors/connector_registry.hpp"
 
+#include "connectors/command_connector.hpp"
+#include "connectors/http_rest_connector.hpp"
 #include "connectors/mock_connector.hpp"
 #include "connectors/simulation_http_connector.hpp"
 #include "connectors/simulation_websocket_connector.hpp"
@@ -26,6 +28,10 @@ const std::vector<std::pair<std::string_view, factory>>& registry() {
          [](boost::asio::io_context& io) { return std::make_unique<simulation_http_connector>(io); }},
         {simulation_websocket_connector::kName,
          [](boost::asio::io_context& io) { return std::make_unique<simulation_websocket_connector>(io); }},
+        // Generic: any REST service, configured in services.<s>.api_config.
+        {http_rest_connector::kName, [](boost::asio::io_context& io) { return std::make_unique<http_rest_connector>(io); }},
+        // Generic: a local program per job (payload on stdin, result on stdout).
+        {command_connector::kName, [](boost::asio::io_context& io) { return std::make_unique<command_connector>(io); }},
     };
     return entries;
 }

@@ -43,7 +43,7 @@ constexpr const char* kMapping = R"({
   "services": {
     "mock_test": {"connector": "MockConnector"},
     "sim":       {"connector": "SimulationHttpConnector"},
-    "ext":       {"connector": "HttpRestConnector"},
+    "ext":       {"connector": "ComfyUIConnector"},
     "plain":     {}
   }
 })";
@@ -196,8 +196,8 @@ BOOST_AUTO_TEST_CASE(a_worker_type_whose_connector_this_build_lacks_is_refused) 
     BOOST_REQUIRE(!made);
     BOOST_TEST(made.error().text() ==
                "test-mapping.json: workers.rest.job_service_required_map[0]: serve cannot start worker type \"rest\": "
-               "service \"ext\", connector \"HttpRestConnector\": this build has no such connector (it has: "
-               "MockConnector, SimulationHttpConnector, SimulationWebsocketConnector)");
+               "service \"ext\", connector \"ComfyUIConnector\": this build has no such connector (it has: "
+               "MockConnector, SimulationHttpConnector, SimulationWebsocketConnector, HttpRestConnector, CommandConnector)");
     BOOST_TEST(f.d.list_workers().empty());
 }
 
@@ -403,9 +403,9 @@ BOOST_AUTO_TEST_CASE(a_job_whose_connector_is_missing_fails_not_retryable_naming
     const json::object j = f.job(id);
     BOOST_TEST(j.at("attempts").as_int64() == 1);
     BOOST_TEST(j.at("error").at("message").as_string() ==
-               "worker type \"rest\", service \"ext\", connector \"HttpRestConnector\": unknown connector "
-               "\"HttpRestConnector\" (this build has: MockConnector, SimulationHttpConnector, "
-               "SimulationWebsocketConnector)");
+               "worker type \"rest\", service \"ext\", connector \"ComfyUIConnector\": unknown connector "
+               "\"ComfyUIConnector\" (this build has: MockConnector, SimulationHttpConnector, "
+               "SimulationWebsocketConnector, HttpRestConnector, CommandConnector)");
     BOOST_TEST(!worker.busy());
 }
 

@@ -1,8 +1,9 @@
 // serve_process: `jobrouter serve` as a real child process (JOBROUTER_BINARY, posix_spawn),
 // with its standard output and error captured in temporary files: --help, usage errors, the
 // start-up summary, and graceful shutdown on SIGTERM (running in-process jobs finish, or are
-// handed back when the grace period is 0). Every child is killed in a destructor if it is
-// still alive; every wait is bounded.
+// handed back when the grace period is 0), and the default mapping's workers running jobs
+// end to end through real sockets with --simulate. Every child is killed in a destructor if it
+// is still alive; every wait is bounded.
 #define BOOST_TEST_MODULE serve_process
 #include "app/http_client.hpp"
 
@@ -23,9 +24,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -95,14 +100,21 @@ std::vector<std::string> clean_environment() {
 // `jobrouter <args...>` with stdout and stderr in files of `dir`.
 class child_process {
 public:
-    child_process(const temp_dir& dir, std::vector<std::string> args)
+    /// `extra_env`: NAME=value entries that replace the environment's own.
+    child_process(const temp_dir& dir, std::vector<std::string> args, const std::vector<std::string>& extra_env = {})
         : out_(dir.path / ("stdout-" + std::to_string(++count_))),
           err_(dir.path / ("stderr-" + std::to_string(count_))) {
         args.insert(args.begin(), JOBROUTER_BINARY);
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
-        auto env = clean_environment();
+        std::vector<std::string> env;
+        for (const auto& kv : clean_environment()) {
+            bool replaced = false;
+            for (const auto& e : extra_env) replaced = replaced || e.substr(0, e.find('=') + 1) == kv.substr(0, kv.find('=') + 1);
+            if (!replaced) env.push_back(kv);
+        }
+        env.insert(env.end(), extra_env.begin(), extra_env.end());
         std::vector<char*> envp;
         for (auto& e : env) envp.push_back(e.data());
         envp.push_back(nullptr);
@@ -378,6 +390,172 @@ BOOST_AUTO_TEST_CASE(sigterm_with_zero_grace_hands_running_jobs_back) {
                                                                                                                 << log);
         BOOST_TEST(log.find("event=completed job_id=" + id + " ") == std::string::npos, log);
     }
+}
+
+// A free loopback port (bound, then released) for a service the child starts itself.
+unsigned short free_port() {
+    asio::io_context io;
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();
+}
+
+// The default mapping end to end: WORKERS=simulation-http:2,simulation-websocket:2,mock:1 with
+// --simulate, so every job crosses real sockets (the connectors' HTTP polling and WebSocket
+// protocol to the simulation service in the same process), and /ws/events shows each job's
+// progress and completion, from both simulation worker types and the mock worker.
+BOOST_AUTO_TEST_CASE(default_mapping_workers_complete_jobs_with_progress_on_ws_events) {
+    temp_dir dir;
+    const fs::path port_file = dir.path / "port";
+    child_process c(dir, serve_args(port_file, {"--simulate"}),
+                    {"WORKERS=simulation-http:2,simulation-websocket:2,mock:1",
+                     "SIMULATION_HTTP_PORT=" + std::to_string(free_port()),
+                     "SIMULATION_WS_PORT=" + std::to_string(free_port()), "SIMULATION_POLL_INTERVAL_MS=50"});
+    const std::string port = wait_port(c, port_file);
+
+    asio::io_context io;
+    beast::websocket::stream<beast::tcp_stream> ws(io);
+    beast::error_code ec = asio::error::timed_out;
+    beast::get_lowest_layer(ws).expires_after(10s);
+    beast::get_lowest_layer(ws).async_connect(
+        asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))),
+        [&](beast::error_code e) {
+            if (e) {
+                ec = e;
+                return;
+            }
+            ws.async_handshake("127.0.0.1:" + port, "/ws/events", [&](beast::error_code e2) { ec = e2; });
+        });
+    io.run_for(15s);
+    BOOST_REQUIRE_MESSAGE(!ec, "WebSocket: " << ec.message());
+    beast::get_lowest_layer(ws).expires_never();
+
+    std::vector<json::object> events;
+    beast::flat_buffer buffer;
+    std::function<void()> read_next = [&] {
+        ws.async_read(buffer, [&](beast::error_code e, std::size_t) {
+            if (e) return;
+            events.push_back(parse_body(beast::buffers_to_string(buffer.data())).as_object());
+            buffer.consume(buffer.size());
+            read_next();
+        });
+    };
+    read_next();
+
+    // Four simulation jobs at once, so that each simulation worker takes one; one mock job.
+    http_client client("127.0.0.1", port, 10s);
+    const std::vector<std::string> sims{"sim0", "sim1", "sim2", "sim3"};
+    for (const auto& id : sims)
+        submit(client, R"({"id":")" + id + R"(","service_required":"simulation","payload":{"steps":3,"duration_ms":900}})");
+    submit(client, R"({"id":"mock0","service_required":"mock","payload":{"delay_ms":300}})");
+
+    std::map<std::string, std::string> completed_by;
+    std::map<std::string, std::vector<std::int64_t>> progress;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (completed_by.size() < sims.size() + 1 && std::chrono::steady_clock::now() < deadline) {
+        io.restart();
+        io.run_for(20ms);
+        for (; !events.empty(); events.erase(events.begin())) {
+            const json::object& e = events.front();
+            const std::string kind = str(e.at("event"));
+            const std::string id = e.contains("job_id") ? str(e.at("job_id")) : "";
+            if (kind == "progress") progress[id].push_back(e.at("progress").as_int64());
+            if (kind == "completed") completed_by[id] = str(e.at("worker_id"));
+            BOOST_TEST_REQUIRE(kind != "failed", "job " << id << " failed: " << json::serialize(e));
+        }
+    }
+    BOOST_REQUIRE_MESSAGE(completed_by.size() == sims.size() + 1, "only " << completed_by.size()
+                                                                        << " jobs completed; serve's stderr:\n"
+                                                                        << c.stderr_text());
+    std::set<std::string> simulation_types;
+    for (const auto& id : sims) {
+        const std::string& worker = completed_by.at(id);
+        BOOST_TEST(worker.rfind("ptest-worker-simulation-", 0) == 0u, id << " ran on " << worker);
+        simulation_types.insert(worker.find("websocket") != std::string::npos ? "websocket" : "http");
+        // Progress from the service while the job ran, then 100.
+        const auto& p = progress[id];
+        BOOST_TEST(std::any_of(p.begin(), p.end(), [](std::int64_t v) { return v > 0 && v < 100; }), id << ": no progress in between");
+        BOOST_TEST((!p.empty() && p.back() == 100), id);
+    }
+    BOOST_TEST(simulation_types.size() == 2u, "both simulation worker types ran jobs");
+    BOOST_TEST(completed_by.at("mock0") == "ptest-worker-mock-0");
+    BOOST_TEST((!progress["mock0"].empty() && progress["mock0"].back() == 100));
+    for (const auto& id : sims) {
+        const json::object job = parse_body(client.get("/api/jobs/" + id)->body).at("job").as_object();
+        BOOST_TEST(job.at("result").at("simulated").as_bool(), id);
+        BOOST_TEST(job.at("result").at("steps").as_int64() == 3, id);
+    }
+
+    c.signal(SIGTERM);
+    BOOST_TEST(c.exit_code() == 0);
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws).socket().close(ignored);
+}
+
+// serve starts worker types routed to HttpRestConnector and CommandConnector (it used to refuse
+// them) and runs their jobs: the REST connector speaks the simulation service's protocol as
+// configured (submit, then poll by id), the command connector runs a shell script.
+BOOST_AUTO_TEST_CASE(generic_connectors_run_jobs_in_serve) {
+    temp_dir dir;
+    const fs::path port_file = dir.path / "port";
+    const std::string sim_port = std::to_string(free_port());
+    const fs::path mapping = dir.path / "mapping.json";
+    std::ofstream(mapping) << R"({
+  "workers": {
+    "rest": { "services": ["sim-rest"] },
+    "cmd":  { "services": ["echo-cmd"] }
+  },
+  "services": {
+    "sim-rest": {
+      "connector": "HttpRestConnector",
+      "job_types_accepted": ["rest-job"],
+      "api_config": {
+        "url": "http://127.0.0.1:${SIMULATION_HTTP_PORT}/process",
+        "body": { "job_id": "{{job_id}}", "job_type": "{{job_type}}", "payload": "{{payload}}" },
+        "result_path": "outputs",
+        "request_timeout_ms": "5000",
+        "total_timeout_ms": "20000",
+        "poll": { "id_path": "job_id", "url": "http://127.0.0.1:${SIMULATION_HTTP_PORT}/history/{{id}}",
+                  "interval_ms": 30, "status_path": "status", "done_values": ["success"],
+                  "failed_values": ["error"], "progress_path": "progress.percent", "error_path": "error" }
+      }
+    },
+    "echo-cmd": {
+      "connector": "CommandConnector",
+      "job_types_accepted": ["cmd-job"],
+      "api_config": {
+        "command": "echo 'progress: 50' >&2; printf '{\"job\":\"%s\",\"input\":' \"$JOBROUTER_JOB_ID\"; cat; printf '}'",
+        "shell": true,
+        "timeout_ms": "10000"
+      }
+    }
+  }
+})";
+    child_process c(dir, serve_args(port_file, {"--simulate", "--mapping", mapping.string(), "--workers", "rest:1,cmd:1"}),
+                    {"SIMULATION_HTTP_PORT=" + sim_port, "SIMULATION_WS_PORT=" + std::to_string(free_port())});
+    const std::string port = wait_port(c, port_file);
+    http_client client("127.0.0.1", port, 10s);
+    submit(client, R"({"id":"r1","service_required":"rest-job","payload":{"steps":2,"duration_ms":200}})");
+    submit(client, R"({"id":"c1","service_required":"cmd-job","payload":{"text":"hi"}})");
+
+    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    std::string rest_status, cmd_status;
+    while (std::chrono::steady_clock::now() < deadline) {
+        rest_status = job_status(client, "r1");
+        cmd_status = job_status(client, "c1");
+        if ((rest_status == "completed" || rest_status == "failed") && (cmd_status == "completed" || cmd_status == "failed"))
+            break;
+        std::this_thread::sleep_for(kPoll);
+    }
+    const json::object rest = parse_body(client.get("/api/jobs/r1")->body).at("job").as_object();
+    const json::object cmd = parse_body(client.get("/api/jobs/c1")->body).at("job").as_object();
+    BOOST_REQUIRE_MESSAGE(rest_status == "completed", json::serialize(rest) << "\n" << c.stderr_text());
+    BOOST_REQUIRE_MESSAGE(cmd_status == "completed", json::serialize(cmd) << "\n" << c.stderr_text());
+    BOOST_TEST(rest.at("result").at("simulated").as_bool());
+    BOOST_TEST(rest.at("result").at("job_id").as_string() == "r1");
+    BOOST_TEST(rest.at("result").at("steps").as_int64() == 2);
+    BOOST_TEST(cmd.at("result") == json::parse(R"({"job":"c1","input":{"text":"hi"}})"));
+    c.signal(SIGTERM);
+    BOOST_TEST(c.exit_code() == 0);
 }
 
 // A WebSocket client still connected at SIGTERM: the process must still exit 0 (its session
