@@ -81,16 +81,16 @@ private:
         bool operator()(const job* a, const job* b) const { return ranks_before(*a, *b); }
     };
 
-    std::shared_ptr<const job_class> intern(job_class c) {
+    class_ref intern(job_class c) {
         auto [it, inserted] = classes_.try_emplace(c.signature);
-        if (inserted) it->second = std::make_shared<const job_class>(std::move(c));
+        if (inserted) it->second = class_ref(new job_class(std::move(c)));
         return it->second;
     }
 
     const strategy& strategy_;
     std::size_t max_scan_;
     time_ms now_ = 0;
-    std::unordered_map<std::string, std::shared_ptr<const job_class>> classes_;
+    std::unordered_map<std::string, class_ref> classes_;
     std::unordered_map<std::string, job, string_hash, std::equal_to<>> jobs_;
     std::unordered_map<std::string, worker_capabilities, string_hash, std::equal_to<>> workers_;
     std::set<job*, rank_order> queue_;

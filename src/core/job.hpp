@@ -4,6 +4,7 @@
 // section 1. The record is owned by the scheduler; the job index only points at it.
 #pragma once
 
+#include "core/compact_fields.hpp"
 #include "core/error.hpp"
 #include "core/job_class.hpp"
 #include "core/json_util.hpp"
@@ -47,37 +48,43 @@ double job_score(const job_spec& spec, time_ms submitted_at);
 /// pending -> assigned -> in_progress -> completed | failed | cancelled; a failed attempt with
 /// attempts left goes to retrying, then back to pending. Replay never reports progress, so its
 /// jobs go straight from assigned to their end.
-enum class job_status { pending, assigned, in_progress, retrying, completed, failed, cancelled };
+enum class job_status : std::uint8_t { pending, assigned, in_progress, retrying, completed, failed, cancelled };
 
 std::string_view to_string(job_status s);
 
 inline std::ostream& operator<<(std::ostream& os, job_status s) { return os << to_string(s); }
 
-/// The scheduler's record of one job.
+/// An optional time (never negative: the scheduler's clock starts at 0 and only moves on).
+using optional_time = compact_optional<time_ms, INT64_MIN>;
+
+/// The scheduler's record of one job. A million pending jobs must fit in a few hundred MB
+/// (the bench's memory target), so fields that are usually empty take 8 bytes
+/// (compact_fields.hpp), and the fields are ordered so that nothing is padded.
 struct job {
     std::string id;
-    double score = 0;
-    std::shared_ptr<const job_class> cls;
-    std::int64_t priority = kDefaultPriority;
-    std::optional<std::int64_t> workflow_priority;
-    std::optional<std::int64_t> workflow_datetime;
-    std::int64_t max_retries = kDefaultMaxRetries;
+    shared_string worker_id;         ///< holder while running; who ran it last once finished
     json::value payload;
-    json::object extras;
-
-    job_status status = job_status::pending;
-    std::int64_t attempts = 0;       ///< claims so far
-    std::string worker_id;           ///< holder while running; who ran it last once finished
-    time_ms lease_deadline = 0;      ///< while assigned: expires at the first event after it
-    time_ms retry_at = 0;            ///< while retrying: pending again at this time
-    std::optional<time_ms> timer_at; ///< when the scheduler's next timed effect for it is due
-    time_ms created_at = 0;
-    std::optional<time_ms> assigned_at, completed_at, failed_at, cancelled_at;
-    std::optional<time_ms> started_at;  ///< first progress of the current attempt
-    std::int64_t progress = 0;       ///< 0..100, last reported for the current attempt
-    json::value result;              ///< from complete
-    json::value last_error;          ///< from the last fail
+    class_ref cls;
+    double score = 0;
     std::uint64_t seq = 0;           ///< submission order, unique (listing, pagination)
+    time_ms created_at = 0;
+    boxed_optional<std::int64_t> workflow_datetime;
+    compact_optional<std::int64_t, INT64_MIN> workflow_priority;  ///< 0..kMaxPriority when set
+    object_box extras;               ///< unknown top-level fields, as submitted
+    json_box result;                 ///< from complete
+    json_box last_error;             ///< from the last fail
+    time_ms lease_deadline = 0;      ///< while assigned: expires at the first event after it
+    optional_time assigned_at, completed_at, failed_at, cancelled_at;
+    optional_time started_at;        ///< first progress of the current attempt
+    std::int32_t priority = kDefaultPriority;
+    std::int32_t max_retries = kDefaultMaxRetries;
+    std::int32_t attempts = 0;       ///< claims so far
+    std::int32_t progress = 0;       ///< 0..100, last reported for the current attempt
+
+    static constexpr std::uint32_t kNoPos = UINT32_MAX;
+    std::uint32_t index_pos = kNoPos;  ///< the job index's: its place in its bucket's heap
+    std::uint32_t timer_pos = kNoPos;  ///< the scheduler's timer heap: its place, kNoPos without a timer
+    job_status status = job_status::pending;
 
     const std::string& service_required() const { return cls->service_required; }
     /// Held by a worker: assigned or in progress.

@@ -42,6 +42,23 @@ result<void> validate_requirements(const json::value& requirements, const std::s
     return {};
 }
 
+std::string job_class_signature(std::string_view service_required, std::string_view customer_id,
+                                std::string_view workflow_id, const json::object& requirements) {
+    // Length-prefixed, so that no two different (service, customer, workflow) triples
+    // spell the same signature.
+    std::string signature;
+    auto add = [&signature](std::string_view s) {
+        signature += std::to_string(s.size());
+        signature += ':';
+        signature += s;
+    };
+    add(service_required);
+    add(customer_id);
+    add(workflow_id);
+    signature += json::serialize(requirements);
+    return signature;
+}
+
 job_class make_job_class(std::string service_required, std::string customer_id, std::string workflow_id,
                          json::object requirements) {
     job_class c;
@@ -53,22 +70,13 @@ job_class make_job_class(std::string service_required, std::string customer_id, 
     }
     if (const json::value* negative = requirements.if_contains("negative_requirements")) c.negative = negative->get_object();
 
-    // Length-prefixed, so that no two different (service, customer, workflow) triples
-    // spell the same signature.
-    auto add = [&c](const std::string& s) {
-        c.signature += std::to_string(s.size());
-        c.signature += ':';
-        c.signature += s;
-    };
-    add(service_required);
-    add(customer_id);
-    add(workflow_id);
-    c.signature += json::serialize(requirements);
+    c.signature = job_class_signature(service_required, customer_id, workflow_id, requirements);
 
     c.service_required = std::move(service_required);
     c.customer_id = std::move(customer_id);
     c.workflow_id = std::move(workflow_id);
     c.requirements = std::move(requirements);
+    c.compiled = compile_requirements(c.positive, c.negative);
     return c;
 }
 

@@ -180,6 +180,47 @@ bool passes_requirements(const job_class& c, const worker_capabilities& w) {
     return !requirements_rejection(c, w, false);
 }
 
+bool passes_requirements(const job_class& c, const worker_profile& w) {
+    // The rules of requirements_rejection, in the same order; only the yes/no answer matters.
+    if (!w.workflow_id.empty() && c.workflow_id != w.workflow_id) return false;
+    const class_requirements& r = c.compiled;
+    if (r.never) return false;
+    if (r.hardware_mask) {
+        if ((w.hardware_mask & r.hardware_mask) != r.hardware_mask) return false;
+        for (std::size_t i = 0; i < r.hardware_min.size(); ++i)
+            if ((r.hardware_mask >> i & 1u) && !(w.hardware[i] >= r.hardware_min[i])) return false;
+    }
+    if (r.strict_isolation && !w.strict_isolation) return false;
+    if (!c.customer_id.empty()) {
+        auto has = [&](const std::vector<std::string>& list) {
+            return std::find(list.begin(), list.end(), c.customer_id) != list.end();
+        };
+        if (w.has_allowed && !has(w.allowed)) return false;
+        if (has(w.denied)) return false;
+    }
+    if (r.needs_models) {
+        auto it = w.models.find(c.service_required);
+        if (it == w.models.end() || !it->second.is_array) return false;
+        const worker_profile::model_list& have = it->second;
+        for (const std::string& m : r.model_strings)
+            if (std::find(have.strings.begin(), have.strings.end(), m) == have.strings.end()) return false;
+        for (const json::value& m : r.model_others)
+            if (!contains(have.items, m)) return false;
+    }
+    for (const path_requirement& p : r.custom)
+        if (!check_value(w.at(p.path), p.required)) return false;
+    if (const json::object* hw = w.hardware_object()) {
+        for (const auto& [key, required] : r.negative_hardware) {
+            const json::value* have = hw->if_contains(key);
+            if (!have || have->is_null() || (have->is_bool() && !have->get_bool())) continue;
+            if (compare(have, required)) return false;
+        }
+    }
+    for (const path_requirement& p : r.negative_custom)
+        if (check_value(w.at(p.path), p.required)) return false;
+    return true;
+}
+
 std::optional<rejection> find_rejection(const job_class& c, const worker_capabilities& w,
                                         std::span<const std::string> offered_keys, bool with_detail) {
     if (!w.workflow_id.empty() && c.workflow_id != w.workflow_id) {

@@ -8,6 +8,7 @@
 
 #include "core/job_class.hpp"
 #include "core/worker.hpp"
+#include "core/worker_profile.hpp"
 
 #include <optional>
 #include <span>
@@ -32,6 +33,10 @@ std::optional<rejection> find_rejection(const job_class& c, const worker_capabil
 
 /// Every rule but R2 (the index has already picked buckets by service_required).
 bool passes_requirements(const job_class& c, const worker_capabilities& w);
+
+/// The same answer from the compiled forms (job_class::compiled, worker_profile): the claim
+/// path's check. It never looks a key up in the class's JSON, nor a path in the worker's.
+bool passes_requirements(const job_class& c, const worker_profile& w);
 
 /// matching.md compare(worker_value, required); `worker_value` null pointer = missing.
 bool compare(const json::value* worker_value, const json::value& required);

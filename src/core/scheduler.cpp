@@ -22,17 +22,45 @@ error not_known(std::string_view id) { return make_error("job_id", "unknown job 
 scheduler::scheduler(const service_mapping& mapping, const strategy& strat, scheduler_options options)
     : mapping_(mapping), strategy_(strat), options_(options) {}
 
-std::shared_ptr<const job_class> scheduler::intern(job_class c) {
-    if (auto it = classes_.find(c.signature); it != classes_.end())
-        if (auto existing = it->second.lock()) return existing;
-    std::string signature = c.signature;
-    // The deleter runs when the last job of the class goes, so classes_ only holds live ones.
-    std::shared_ptr<const job_class> p(new job_class(std::move(c)), [this](const job_class* dead) {
-        classes_.erase(dead->signature);
-        delete dead;
-    });
-    classes_[signature] = p;
-    return p;
+class_ref scheduler::intern(std::string service_required, std::string customer_id, std::string workflow_id,
+                            json::object requirements) {
+    const std::string signature = job_class_signature(service_required, customer_id, workflow_id, requirements);
+    if (auto it = classes_.find(signature); it != classes_.end()) return class_ref(it->second);
+    auto c = std::make_unique<job_class>(make_job_class(std::move(service_required), std::move(customer_id),
+                                                        std::move(workflow_id), std::move(requirements)));
+    if (free_slots_.empty()) {
+        c->slot = slot_count_++;
+    } else {
+        c->slot = free_slots_.back();
+        free_slots_.pop_back();
+    }
+    if (next_serial_ == (1u << 31)) {
+        // Serials are 31 bits (verdict = serial * 2 + passes). Once they run out, every cached
+        // verdict goes, so a serial given again can never meet one written for an older class.
+        next_serial_ = 1;
+        for (auto& [id, w] : workers_) w.verdicts.clear();
+    }
+    c->serial = next_serial_++;
+    // release() runs when the last job of the class goes, so classes_ only holds live ones.
+    c->owner = this;
+    const job_class* p = c.release();
+    classes_.emplace(p->signature, p);
+    return class_ref(p);
+}
+
+void scheduler::release(const job_class* c) noexcept {
+    classes_.erase(c->signature);
+    free_slots_.push_back(c->slot);
+    delete c;
+}
+
+bool scheduler::passes_cached(worker& w, const job_class& c) {
+    if (c.slot >= w.verdicts.size()) w.verdicts.resize(std::max<std::size_t>(c.slot + 1, slot_count_), 0);
+    std::uint32_t& cached = w.verdicts[c.slot];
+    if (cached >> 1 == c.serial) return cached & 1u;
+    const bool passes = passes_requirements(c, w.profile);
+    cached = c.serial << 1 | static_cast<std::uint32_t>(passes);
+    return passes;
 }
 
 void scheduler::emit(event_kind kind, const std::string& job_id, const std::string& worker_id) {
@@ -41,7 +69,7 @@ void scheduler::emit(event_kind kind, const std::string& job_id, const std::stri
 
 std::optional<time_ms> scheduler::next_due() const {
     if (timers_.empty()) return std::nullopt;
-    return timers_.begin()->first;
+    return timers_.next_at();
 }
 
 void scheduler::advance(time_ms t) {
@@ -50,10 +78,9 @@ void scheduler::advance(time_ms t) {
 }
 
 void scheduler::apply_due() {
-    while (!timers_.empty() && timers_.begin()->first <= now_) {
-        job& j = *timers_.begin()->second;
-        timers_.erase(timers_.begin());
-        j.timer_at.reset();
+    while (!timers_.empty() && timers_.next_at() <= now_) {
+        job& j = timers_.next_job();
+        timers_.clear(j);
         if (j.is_running()) {
             // An expired lease is a failed attempt whose failure time is the deadline.
             j.last_error = "lease expired";
@@ -66,17 +93,9 @@ void scheduler::apply_due() {
     }
 }
 
-void scheduler::set_timer(job& j, time_ms at) {
-    clear_timer(j);
-    timers_.emplace(at, &j);
-    j.timer_at = at;
-}
+void scheduler::set_timer(job& j, time_ms at) { timers_.set(j, at); }
 
-void scheduler::clear_timer(job& j) {
-    if (!j.timer_at) return;
-    timers_.erase({*j.timer_at, &j});
-    j.timer_at.reset();
-}
+void scheduler::clear_timer(job& j) { timers_.clear(j); }
 
 time_ms scheduler::backoff(std::int64_t attempts) const {
     const time_ms base = options_.retry_backoff_ms;
@@ -88,18 +107,17 @@ time_ms scheduler::backoff(std::int64_t attempts) const {
 }
 
 void scheduler::release_from_worker(job& j) {
-    if (auto it = workers_.find(j.worker_id); it != workers_.end()) it->second.assigned.erase(j.id);
+    if (auto it = workers_.find(std::string_view(j.worker_id)); it != workers_.end()) it->second.assigned.erase(j.id);
     j.worker_id.clear();
     clear_timer(j);
 }
 
 void scheduler::record_failure(job& j, time_ms failure_time, bool retryable) {
-    const std::string holder = j.worker_id;
+    const shared_string holder = j.worker_id;
     release_from_worker(j);
     if (retryable && j.attempts < j.max_retries) {
         j.status = job_status::retrying;
-        j.retry_at = add_saturated(failure_time, backoff(j.attempts));
-        set_timer(j, j.retry_at);
+        set_timer(j, add_saturated(failure_time, backoff(j.attempts)));
         emit(event_kind::retried, j.id, holder);
     } else {
         j.status = job_status::failed;
@@ -110,9 +128,9 @@ void scheduler::record_failure(job& j, time_ms failure_time, bool retryable) {
 }
 
 result<job*> scheduler::find_job_for_update(std::string_view id) {
-    auto it = jobs_.find(id);
-    if (it == jobs_.end()) return not_known(id);
-    return &it->second;
+    job* j = jobs_.find(id);
+    if (!j) return not_known(id);
+    return j;
 }
 
 result<worker*> scheduler::find_worker_for_update(std::string_view id) {
@@ -122,8 +140,7 @@ result<worker*> scheduler::find_worker_for_update(std::string_view id) {
 }
 
 const job* scheduler::find_job(std::string_view id) const {
-    auto it = jobs_.find(id);
-    return it == jobs_.end() ? nullptr : &it->second;
+    return jobs_.find(id);
 }
 
 const worker* scheduler::find_worker(std::string_view id) const {
@@ -132,13 +149,13 @@ const worker* scheduler::find_worker(std::string_view id) const {
 }
 
 result<const job*> scheduler::submit(job_spec spec) {
-    if (jobs_.find(spec.id) != jobs_.end())
+    if (jobs_.find(spec.id))
         return make_error("job.id", "duplicate job id " + quoted(spec.id) + " (a job with this id already exists)");
     job j;
     j.id = spec.id;
     j.score = job_score(spec, now_);
-    j.cls = intern(make_job_class(std::move(spec.service_required), std::move(spec.customer_id),
-                                  std::move(spec.workflow_id), std::move(spec.requirements)));
+    j.cls = intern(std::move(spec.service_required), std::move(spec.customer_id), std::move(spec.workflow_id),
+                   std::move(spec.requirements));
     j.priority = spec.priority;
     j.workflow_priority = spec.workflow_priority;
     j.workflow_datetime = spec.workflow_datetime;
@@ -147,15 +164,19 @@ result<const job*> scheduler::submit(job_spec spec) {
     j.extras = std::move(spec.extras);
     j.created_at = now_;
     j.seq = next_seq_++;
-    auto [it, inserted] = jobs_.emplace(j.id, std::move(j));
-    index_.insert(it->second);
-    emit(event_kind::submitted, it->second.id, {});
-    return &it->second;
+    job& stored = jobs_.insert(std::move(j));
+    index_.insert(stored);
+    emit(event_kind::submitted, stored.id, {});
+    return &stored;
 }
 
 result<void> scheduler::register_worker(worker_capabilities caps) {
     auto [it, inserted] = workers_.try_emplace(caps.worker_id);
     it->second.caps = std::move(caps);
+    it->second.profile = worker_profile(it->second.caps);
+    it->second.id = shared_string(it->second.caps.worker_id);
+    it->second.verdicts.clear();  // they were for the old capabilities
+    it->second.keys = {};
     if (inserted) emit(event_kind::worker_joined, {}, it->first);
     return {};
 }
@@ -163,10 +184,10 @@ result<void> scheduler::register_worker(worker_capabilities caps) {
 result<void> scheduler::unregister_worker(std::string_view worker_id) {
     auto w = find_worker_for_update(worker_id);
     if (!w) return w.error();
-    const std::set<std::string> held = (*w)->assigned;
+    const sorted_ids held = (*w)->assigned;
     for (const std::string& id : held) {
-        job& j = jobs_.find(id)->second;
-        j.last_error = "worker " + std::string(worker_id) + " left while running it";
+        job& j = *jobs_.find(id);
+        j.last_error = json::string("worker " + std::string(worker_id) + " left while running it");
         record_failure(j, now_, true);
     }
     emit(event_kind::worker_left, {}, std::string(worker_id));
@@ -179,12 +200,14 @@ result<const job*> scheduler::claim(std::string_view worker_id) {
     auto w = find_worker_for_update(worker_id);
     if (!w) return w.error();
     const worker_capabilities& caps = (*w)->caps;
-    job* j = index_.best_match(strategy_.offered_keys(caps), caps);
+    worker& holder = **w;
+    job* j = index_.best_match_if(strategy_.offered_keys(caps), holder.keys,
+                                  [&](const job_class& c) { return passes_cached(holder, c); });
     if (!j) return nullptr;
     index_.erase(*j);
     j->status = job_status::assigned;
     ++j->attempts;
-    j->worker_id = caps.worker_id;
+    j->worker_id = holder.id;
     j->assigned_at = now_;
     j->started_at.reset();
     j->progress = 0;
@@ -200,7 +223,7 @@ result<void> scheduler::complete(std::string_view job_id, json::value job_result
     auto j = find_job_for_update(job_id);
     if (!j) return j.error();
     if (!(*j)->is_running()) return not_assigned(**j);
-    const std::string holder = (*j)->worker_id;
+    const shared_string holder = (*j)->worker_id;
     release_from_worker(**j);
     (*j)->status = job_status::completed;
     (*j)->worker_id = holder;  // a finished job remembers who ran it
@@ -227,7 +250,7 @@ result<void> scheduler::cancel(std::string_view job_id) {
     job& x = **j;
     if (x.is_final()) return make_error("job_id", "job " + quoted(x.id) + " is already " + std::string(to_string(x.status)));
     if (x.status == job_status::pending) index_.erase(x);
-    const std::string holder = x.worker_id;
+    const shared_string holder = x.worker_id;
     release_from_worker(x);
     x.status = job_status::cancelled;
     x.cancelled_at = now_;
@@ -239,7 +262,7 @@ result<void> scheduler::heartbeat(std::string_view worker_id) {
     auto w = find_worker_for_update(worker_id);
     if (!w) return w.error();
     for (const std::string& id : (*w)->assigned) {
-        job& j = jobs_.find(id)->second;
+        job& j = *jobs_.find(id);
         j.lease_deadline = add_saturated(now_, options_.lease_ms);
         set_timer(j, add_saturated(j.lease_deadline, 1));
     }
@@ -253,7 +276,7 @@ result<void> scheduler::progress(std::string_view job_id, std::int64_t percent) 
     if (!x.is_running()) return not_assigned(x);
     x.status = job_status::in_progress;
     if (!x.started_at) x.started_at = now_;
-    x.progress = std::clamp<std::int64_t>(percent, 0, 100);
+    x.progress = static_cast<std::int32_t>(std::clamp<std::int64_t>(percent, 0, 100));
     x.lease_deadline = add_saturated(now_, options_.lease_ms);
     set_timer(x, add_saturated(x.lease_deadline, 1));
     emit(event_kind::progress, x.id, x.worker_id);
@@ -274,11 +297,11 @@ result<void> scheduler::release(std::string_view job_id) {
 }
 
 result<void> scheduler::forget(std::string_view job_id) {
-    auto it = jobs_.find(job_id);
-    if (it == jobs_.end()) return not_known(job_id);
-    if (!it->second.is_final())
-        return make_error("job_id", "job " + quoted(job_id) + " is " + std::string(to_string(it->second.status)) + ", not finished");
-    jobs_.erase(it);
+    job* j = jobs_.find(job_id);
+    if (!j) return not_known(job_id);
+    if (!j->is_final())
+        return make_error("job_id", "job " + quoted(job_id) + " is " + std::string(to_string(j->status)) + ", not finished");
+    jobs_.erase(*j);
     return {};
 }
 

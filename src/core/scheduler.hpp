@@ -12,9 +12,12 @@
 #include "core/error.hpp"
 #include "core/job.hpp"
 #include "core/job_index.hpp"
+#include "core/job_table.hpp"
 #include "core/matcher.hpp"
 #include "core/scheduler_event.hpp"
 #include "core/service_mapping.hpp"
+#include "core/string_hash.hpp"
+#include "core/timer_heap.hpp"
 #include "core/worker.hpp"
 #include "strategies/strategy.hpp"
 
@@ -62,7 +65,7 @@ struct job_explanation {
 /// A short name for a rule of matching.md ("R3a" -> "hardware"), for human-readable output.
 std::string_view rule_title(std::string_view rule);
 
-class scheduler {
+class scheduler : private class_owner {
 public:
     /// `mapping` and `strat` must outlive the scheduler.
     scheduler(const service_mapping& mapping, const strategy& strat, scheduler_options options = {});
@@ -132,21 +135,18 @@ public:
     /// Calls f(const job&) for every known job, in no particular order.
     template <class F>
     void for_each_job(F&& f) const {
-        for (const auto& [id, j] : jobs_) f(j);
+        jobs_.for_each([&f](const job& j) { f(j); });
     }
 
 private:
-    struct string_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
-    struct timer_order {
-        bool operator()(const std::pair<time_ms, job*>& a, const std::pair<time_ms, job*>& b) const {
-            return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
-        }
-    };
 
-    std::shared_ptr<const job_class> intern(job_class c);
+    /// The live class with these parts, made (and given a slot) when there is none.
+    class_ref intern(std::string service_required, std::string customer_id, std::string workflow_id,
+                     json::object requirements);
+    /// class_owner: the last job of class c went.
+    void release(const job_class* c) noexcept override;
+    /// Whether worker w passes class c (every rule but R2), through w's verdict cache.
+    bool passes_cached(worker& w, const job_class& c);
     result<job*> find_job_for_update(std::string_view id);
     result<worker*> find_worker_for_update(std::string_view id);
     void apply_due();
@@ -165,11 +165,14 @@ private:
 
     // Declared before jobs_: job classes unregister themselves from it when the last job of a
     // class goes, so it must outlive jobs_.
-    std::unordered_map<std::string, std::weak_ptr<const job_class>> classes_;
-    std::unordered_map<std::string, job, string_hash, std::equal_to<>> jobs_;
+    std::unordered_map<std::string, const job_class*, string_hash, std::equal_to<>> classes_;
+    std::vector<std::uint32_t> free_slots_;  ///< slots of classes that went
+    std::uint32_t slot_count_ = 0;
+    std::uint32_t next_serial_ = 1;
+    job_table jobs_;
     std::unordered_map<std::string, worker, string_hash, std::equal_to<>> workers_;
     job_index index_;
-    std::set<std::pair<time_ms, job*>, timer_order> timers_;
+    timer_heap timers_;
     std::vector<scheduler_event> events_;
     std::uint64_t next_seq_ = 1;
 };

@@ -7,10 +7,14 @@
 // strategy just picks one of the two lists.
 #pragma once
 
+#include "core/compact_fields.hpp"
 #include "core/error.hpp"
 #include "core/json_util.hpp"
 #include "core/service_mapping.hpp"
+#include "core/sorted_ids.hpp"
+#include "core/worker_profile.hpp"
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,7 +37,18 @@ result<worker_capabilities> parse_worker(const json::value& v, const service_map
 /// The scheduler's record of a registered worker.
 struct worker {
     worker_capabilities caps;
-    std::set<std::string> assigned;  ///< ids of the jobs it holds (ordered: deterministic replays)
+    sorted_ids assigned;             ///< ids of the jobs it holds (ordered: deterministic replays)
+    worker_profile profile;          ///< caps compiled for the claim path (set with caps)
+    shared_string id;                ///< caps.worker_id, shared with the jobs it runs
+    /// The claim path's verdict cache, by job_class::slot: serial * 2 + passes, or 0 when not
+    /// known. Cleared with each new profile.
+    std::vector<std::uint32_t> verdicts;
+    /// The job index's lookup of this worker's offered keys (job_index::key_cache); cleared
+    /// with each new profile.
+    struct key_cache {
+        std::uint64_t version = UINT64_MAX;
+        std::vector<const void*> lists;
+    } keys;
 };
 
 }  // namespace jobrouter
