@@ -29,7 +29,7 @@ kinds stay apart (D9); numbers are compared as the doubles cjson reads (strtod, 
 `<` on strings uses strcoll; ids are compared byte-wise with `bytes_greater` instead.
 --]]
 
-local LIBRARY_VERSION = 1
+local LIBRARY_VERSION = 2
 
 local PENDING = 'jobs:pending'
 local TIMERS = 'jobrouter:timers'
@@ -42,6 +42,8 @@ local function worker_key(id) return 'worker:' .. id end
 local function active_key(worker_id) return 'jobs:active:' .. worker_id end
 local function class_key(class_id) return 'jobrouter:class:' .. class_id end
 local function heads_key(service_required) return 'jobrouter:heads:' .. service_required end
+local function head_ids_key(service_required) return 'jobrouter:head_ids:' .. service_required end
+local function head_scores_key(service_required) return 'jobrouter:head_scores:' .. service_required end
 
 -- Integers up to 2^53 as plain digits (tostring would write 4.5e+15).
 local function num(x) return string.format('%.17g', x) end
@@ -127,13 +129,18 @@ local function json_equal(a, b)
   return true
 end
 
--- memcmp order, as ZREVRANGE ranks equal scores.
+-- memcmp order, as ZREVRANGE ranks equal scores. Ids share long prefixes (j0000012345), so the
+-- common prefix is skipped 8 bytes at a time.
 local function bytes_greater(a, b)
   if a == b then return false end
-  local n = math.min(#a, #b)
-  for i = 1, n do
+  local n = #a
+  if #b < n then n = #b end
+  local i = 1
+  while i + 7 <= n and string.sub(a, i, i + 7) == string.sub(b, i, i + 7) do i = i + 8 end
+  while i <= n do
     local x, y = string.byte(a, i), string.byte(b, i)
     if x ~= y then return x > y end
+    i = i + 1
   end
   return #a > #b
 end
@@ -307,31 +314,50 @@ local function class_passes(m, class_id, head, service_required, workflow_id)
   return v
 end
 
+-- The score and id of the head job of each class in `classes`, from
+-- jobrouter:head_scores:<service_required> and jobrouter:head_ids:<service_required>, two calls
+-- for all of them and without Redis formatting a double (as ZREVRANGE WITHSCORES would). A class
+-- missing there (a database written by library version 1) is read from its sorted set.
+local function heads_of(service_required, classes)
+  local scores = redis.call('HMGET', head_scores_key(service_required), unpack(classes))
+  local ids = redis.call('HMGET', head_ids_key(service_required), unpack(classes))
+  for i = 1, #classes do
+    if scores[i] and ids[i] then
+      scores[i] = tonumber(scores[i])
+    else
+      local head = redis.call('ZREVRANGE', class_key(classes[i]), 0, 0, 'WITHSCORES')
+      scores[i], ids[i] = tonumber(head[2]), head[1]
+    end
+  end
+  return scores, ids
+end
+
 -- The best pending job for a worker (its memo entry) offering `keys` (service_required
--- values), or nil.
+-- values), or nil. Classes come by their heads' scores, HEAD_BATCH at a time, with their heads
+-- read in one call.
 local HEAD_BATCH = 8
 local function find_best(keys, m, workflow_id)
   local best_id, best_score, best_class, best_key
+  local verdicts = m.verdicts
   for _, key in ipairs(keys) do
     if type(key) == 'string' then
       local heads, offset, done = heads_key(key), 0, false
       while not done do
-        local batch = redis.call('ZREVRANGE', heads, offset, offset + HEAD_BATCH - 1, 'WITHSCORES')
-        if #batch == 0 then break end
-        for i = 1, #batch, 2 do
-          local class_id, score = batch[i], tonumber(batch[i + 1])
-          -- Classes come by their heads' scores: once one is below the best, all after are.
+        local classes = redis.call('ZREVRANGE', heads, offset, offset + HEAD_BATCH - 1)
+        if #classes == 0 then break end
+        local scores, ids = heads_of(key, classes)
+        for i = 1, #classes do
+          local class_id, score, head = classes[i], scores[i], ids[i]
+          -- Once a class is below the best, all after it are.
           if best_score and score < best_score then done = true break end
-          -- A class this worker is known to fail costs no further call.
-          if m.verdicts[class_id] ~= false then
-            local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0)[1]
-            if head and (not best_score or score > best_score or bytes_greater(head, best_id)) then
-              if class_passes(m, class_id, head, key, workflow_id) then
-                best_id, best_score, best_class, best_key = head, score, class_id, key
-              end
-            end
+          -- A class this worker is known to fail costs nothing more.
+          if head and verdicts[class_id] ~= false
+              and (not best_score or score > best_score or bytes_greater(head, best_id))
+              and class_passes(m, class_id, head, key, workflow_id) then
+            best_id, best_score, best_class, best_key = head, score, class_id, key
           end
         end
+        if #classes < HEAD_BATCH then break end
         offset = offset + HEAD_BATCH
       end
     end
@@ -342,12 +368,20 @@ end
 ---------------------------------------------------------------------------------------------
 -- The pending index
 
+-- jobrouter:heads:<service_required> scores each class by its head job;
+-- jobrouter:head_scores:<service_required> and jobrouter:head_ids:<service_required> hold that
+-- job's score (the text it was submitted with, read from its hash) and id.
 local function refresh_head(class_id, service_required)
-  local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0, 'WITHSCORES')
-  if #head == 0 then
+  local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0)[1]
+  if not head then
     redis.call('ZREM', heads_key(service_required), class_id)
+    redis.call('HDEL', head_scores_key(service_required), class_id)
+    redis.call('HDEL', head_ids_key(service_required), class_id)
   else
-    redis.call('ZADD', heads_key(service_required), head[2], class_id)
+    local score = redis.call('HGET', job_key(head), 'score')
+    redis.call('ZADD', heads_key(service_required), score, class_id)
+    redis.call('HSET', head_scores_key(service_required), class_id, score)
+    redis.call('HSET', head_ids_key(service_required), class_id, head)
   end
 end
 
