@@ -290,7 +290,7 @@ local function worker_memo(caps_json)
   local m = memo[caps_json]
   if not m then
     if memo_size >= MEMO_LIMIT then memo, memo_size = {}, 0 end
-    m = { caps = decode(caps_json), verdicts = {} }
+    m = { caps = decode(caps_json), verdicts = {}, keys = {} }
     memo[caps_json] = m
     memo_size = memo_size + 1
   end
@@ -504,14 +504,18 @@ end
 local function assign(cfg, id, worker_id, class_id, service_required)
   index_erase(id, class_id, service_required)
   local key = job_key(id)
-  local attempts = redis.call('HINCRBY', key, 'attempts', 1)
-  local deadline = cfg.now + cfg.lease
+  -- The job as it will be once assigned, read once: written back and copied to the worker.
+  local job = hash_to_table(redis.call('HGETALL', key))
+  local attempts = (tonumber(job.attempts) or 0) + 1
+  local now, deadline = num(cfg.now), num(cfg.now + cfg.lease)
+  job.status, job.attempts, job.retry_count, job.worker_id = 'assigned', tostring(attempts), tostring(attempts - 1), worker_id
+  job.assigned_at, job.started_at, job.progress, job.lease_deadline = now, '', '0', deadline
   -- started_at '' until the first progress of this attempt.
-  redis.call('HSET', key, 'status', 'assigned', 'retry_count', attempts - 1, 'worker_id', worker_id,
-    'assigned_at', num(cfg.now), 'started_at', '', 'progress', '0', 'lease_deadline', num(deadline))
-  redis.call('ZADD', TIMERS, num(deadline + 1), id)
+  redis.call('HSET', key, 'status', 'assigned', 'attempts', job.attempts, 'retry_count', job.retry_count,
+    'worker_id', worker_id, 'assigned_at', now, 'started_at', '', 'progress', '0', 'lease_deadline', deadline)
+  redis.call('ZADD', TIMERS, num(cfg.now + cfg.lease + 1), id)
   -- As EMP: the worker's active jobs hold the job as JSON, and the worker is busy with it.
-  redis.call('HSET', active_key(worker_id), id, cjson.encode(hash_to_table(redis.call('HGETALL', key))))
+  redis.call('HSET', active_key(worker_id), id, cjson.encode(job))
   redis.call('HSET', worker_key(worker_id), 'status', 'busy', 'current_job_id', id)
 end
 
@@ -593,8 +597,15 @@ local function jobrouter_claim(_, args)
   local id = args[2]
   if redis.call('SISMEMBER', WORKERS, id) == 0 then return { 'unknown_worker' } end
   local w = redis.call('HMGET', worker_key(id), 'capabilities', 'services', 'job_types', 'workflow_id')
-  local keys = cjson.decode((cfg.strategy == 'service-name' and w[2] or w[3]) or '[]')
-  local best, class_id, service_required = find_best(keys, worker_memo(w[1] or '{}'), w[4] or '')
+  local m = worker_memo(w[1] or '{}')
+  local keys_json = (cfg.strategy == 'service-name' and w[2] or w[3]) or '[]'
+  local keys = m.keys[keys_json]
+  if not keys then
+    keys = cjson.decode(keys_json)
+    m.keys[keys_json] = keys
+    memo_size = memo_size + 1
+  end
+  local best, class_id, service_required = find_best(keys, m, w[4] or '')
   if not best then return { 'ok' } end
   assign(cfg, best, id, class_id, service_required)
   return { 'ok', best }
@@ -604,10 +615,10 @@ end
 local function jobrouter_complete(_, args)
   local cfg = begin(args[1])
   local id = args[2]
-  local status = job_status(id)
+  local f = redis.call('HMGET', job_key(id), 'status', 'worker_id')
+  local status, holder = f[1], f[2]
   if not status then return { 'unknown_job' } end
   if not is_running(status) then return { 'not_assigned', status } end
-  local holder = redis.call('HGET', job_key(id), 'worker_id')
   release_from_worker(id, holder)
   redis.call('HSET', job_key(id), 'status', 'completed', 'worker_id', holder, 'completed_at', num(cfg.now),
     'progress', '100', 'result', args[3])
