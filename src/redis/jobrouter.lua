@@ -10,7 +10,9 @@ into the binary (cmake/embed_file.cmake).
 Matching follows ../shared/docs/matching.md exactly: ranking (section 1), R1-R4 (section 3),
 D1-D9 (section 4). A claim reads only the index keys of the keys the worker offers: per
 service_required, the requirement classes ordered by their head job's score
-(jobrouter:heads:<service_required>), and per class its pending jobs (jobrouter:class:<id>).
+(jobrouter:heads:<service_required>), their head jobs' scores and ids (jobrouter:head_scores:
+and jobrouter:head_ids:<service_required>), and per class its pending jobs
+(jobrouter:class:<id>).
 It evaluates each class at most once and stops at the first class whose head cannot beat the
 best match found, so it never walks the backlog (section 5). Whether a worker passes a class
 is memoized (see `memo` below), so a class a worker is known to fail costs no call.
@@ -335,7 +337,7 @@ end
 -- The best pending job for a worker (its memo entry) offering `keys` (service_required
 -- values), or nil. Classes come by their heads' scores, HEAD_BATCH at a time, with their heads
 -- read in one call.
-local HEAD_BATCH = 8
+local HEAD_BATCH = 16
 local function find_best(keys, m, workflow_id)
   local best_id, best_score, best_class, best_key
   local verdicts = m.verdicts
