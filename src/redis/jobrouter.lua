@@ -10,7 +10,9 @@ into the binary (cmake/embed_file.cmake).
 Matching follows ../shared/docs/matching.md exactly: ranking (section 1), R1-R4 (section 3),
 D1-D9 (section 4). A claim reads only the index keys of the keys the worker offers: per
 service_required, the requirement classes ordered by their head job's score
-(jobrouter:heads:<service_required>), and per class its pending jobs (jobrouter:class:<id>).
+(jobrouter:heads:<service_required>), their head jobs' scores and ids (jobrouter:head_scores:
+and jobrouter:head_ids:<service_required>), and per class its pending jobs
+(jobrouter:class:<id>).
 It evaluates each class at most once and stops at the first class whose head cannot beat the
 best match found, so it never walks the backlog (section 5). Whether a worker passes a class
 is memoized (see `memo` below), so a class a worker is known to fail costs no call.
@@ -29,7 +31,7 @@ kinds stay apart (D9); numbers are compared as the doubles cjson reads (strtod, 
 `<` on strings uses strcoll; ids are compared byte-wise with `bytes_greater` instead.
 --]]
 
-local LIBRARY_VERSION = 1
+local LIBRARY_VERSION = 2
 
 local PENDING = 'jobs:pending'
 local TIMERS = 'jobrouter:timers'
@@ -42,6 +44,8 @@ local function worker_key(id) return 'worker:' .. id end
 local function active_key(worker_id) return 'jobs:active:' .. worker_id end
 local function class_key(class_id) return 'jobrouter:class:' .. class_id end
 local function heads_key(service_required) return 'jobrouter:heads:' .. service_required end
+local function head_ids_key(service_required) return 'jobrouter:head_ids:' .. service_required end
+local function head_scores_key(service_required) return 'jobrouter:head_scores:' .. service_required end
 
 -- Integers up to 2^53 as plain digits (tostring would write 4.5e+15).
 local function num(x) return string.format('%.17g', x) end
@@ -127,13 +131,18 @@ local function json_equal(a, b)
   return true
 end
 
--- memcmp order, as ZREVRANGE ranks equal scores.
+-- memcmp order, as ZREVRANGE ranks equal scores. Ids share long prefixes (j0000012345), so the
+-- common prefix is skipped 8 bytes at a time.
 local function bytes_greater(a, b)
   if a == b then return false end
-  local n = math.min(#a, #b)
-  for i = 1, n do
+  local n = #a
+  if #b < n then n = #b end
+  local i = 1
+  while i + 7 <= n and string.sub(a, i, i + 7) == string.sub(b, i, i + 7) do i = i + 8 end
+  while i <= n do
     local x, y = string.byte(a, i), string.byte(b, i)
     if x ~= y then return x > y end
+    i = i + 1
   end
   return #a > #b
 end
@@ -283,7 +292,7 @@ local function worker_memo(caps_json)
   local m = memo[caps_json]
   if not m then
     if memo_size >= MEMO_LIMIT then memo, memo_size = {}, 0 end
-    m = { caps = decode(caps_json), verdicts = {} }
+    m = { caps = decode(caps_json), verdicts = {}, keys = {} }
     memo[caps_json] = m
     memo_size = memo_size + 1
   end
@@ -307,31 +316,50 @@ local function class_passes(m, class_id, head, service_required, workflow_id)
   return v
 end
 
+-- The score and id of the head job of each class in `classes`, from
+-- jobrouter:head_scores:<service_required> and jobrouter:head_ids:<service_required>, two calls
+-- for all of them and without Redis formatting a double (as ZREVRANGE WITHSCORES would). A class
+-- missing there (a database written by library version 1) is read from its sorted set.
+local function heads_of(service_required, classes)
+  local scores = redis.call('HMGET', head_scores_key(service_required), unpack(classes))
+  local ids = redis.call('HMGET', head_ids_key(service_required), unpack(classes))
+  for i = 1, #classes do
+    if scores[i] and ids[i] then
+      scores[i] = tonumber(scores[i])
+    else
+      local head = redis.call('ZREVRANGE', class_key(classes[i]), 0, 0, 'WITHSCORES')
+      scores[i], ids[i] = tonumber(head[2]), head[1]
+    end
+  end
+  return scores, ids
+end
+
 -- The best pending job for a worker (its memo entry) offering `keys` (service_required
--- values), or nil.
-local HEAD_BATCH = 8
+-- values), or nil. Classes come by their heads' scores, HEAD_BATCH at a time, with their heads
+-- read in one call.
+local HEAD_BATCH = 16
 local function find_best(keys, m, workflow_id)
   local best_id, best_score, best_class, best_key
+  local verdicts = m.verdicts
   for _, key in ipairs(keys) do
     if type(key) == 'string' then
       local heads, offset, done = heads_key(key), 0, false
       while not done do
-        local batch = redis.call('ZREVRANGE', heads, offset, offset + HEAD_BATCH - 1, 'WITHSCORES')
-        if #batch == 0 then break end
-        for i = 1, #batch, 2 do
-          local class_id, score = batch[i], tonumber(batch[i + 1])
-          -- Classes come by their heads' scores: once one is below the best, all after are.
+        local classes = redis.call('ZREVRANGE', heads, offset, offset + HEAD_BATCH - 1)
+        if #classes == 0 then break end
+        local scores, ids = heads_of(key, classes)
+        for i = 1, #classes do
+          local class_id, score, head = classes[i], scores[i], ids[i]
+          -- Once a class is below the best, all after it are.
           if best_score and score < best_score then done = true break end
-          -- A class this worker is known to fail costs no further call.
-          if m.verdicts[class_id] ~= false then
-            local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0)[1]
-            if head and (not best_score or score > best_score or bytes_greater(head, best_id)) then
-              if class_passes(m, class_id, head, key, workflow_id) then
-                best_id, best_score, best_class, best_key = head, score, class_id, key
-              end
-            end
+          -- A class this worker is known to fail costs nothing more.
+          if head and verdicts[class_id] ~= false
+              and (not best_score or score > best_score or bytes_greater(head, best_id))
+              and class_passes(m, class_id, head, key, workflow_id) then
+            best_id, best_score, best_class, best_key = head, score, class_id, key
           end
         end
+        if #classes < HEAD_BATCH then break end
         offset = offset + HEAD_BATCH
       end
     end
@@ -342,12 +370,20 @@ end
 ---------------------------------------------------------------------------------------------
 -- The pending index
 
+-- jobrouter:heads:<service_required> scores each class by its head job;
+-- jobrouter:head_scores:<service_required> and jobrouter:head_ids:<service_required> hold that
+-- job's score (the text it was submitted with, read from its hash) and id.
 local function refresh_head(class_id, service_required)
-  local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0, 'WITHSCORES')
-  if #head == 0 then
+  local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0)[1]
+  if not head then
     redis.call('ZREM', heads_key(service_required), class_id)
+    redis.call('HDEL', head_scores_key(service_required), class_id)
+    redis.call('HDEL', head_ids_key(service_required), class_id)
   else
-    redis.call('ZADD', heads_key(service_required), head[2], class_id)
+    local score = redis.call('HGET', job_key(head), 'score')
+    redis.call('ZADD', heads_key(service_required), score, class_id)
+    redis.call('HSET', head_scores_key(service_required), class_id, score)
+    redis.call('HSET', head_ids_key(service_required), class_id, head)
   end
 end
 
@@ -470,14 +506,18 @@ end
 local function assign(cfg, id, worker_id, class_id, service_required)
   index_erase(id, class_id, service_required)
   local key = job_key(id)
-  local attempts = redis.call('HINCRBY', key, 'attempts', 1)
-  local deadline = cfg.now + cfg.lease
+  -- The job as it will be once assigned, read once: written back and copied to the worker.
+  local job = hash_to_table(redis.call('HGETALL', key))
+  local attempts = (tonumber(job.attempts) or 0) + 1
+  local now, deadline = num(cfg.now), num(cfg.now + cfg.lease)
+  job.status, job.attempts, job.retry_count, job.worker_id = 'assigned', tostring(attempts), tostring(attempts - 1), worker_id
+  job.assigned_at, job.started_at, job.progress, job.lease_deadline = now, '', '0', deadline
   -- started_at '' until the first progress of this attempt.
-  redis.call('HSET', key, 'status', 'assigned', 'retry_count', attempts - 1, 'worker_id', worker_id,
-    'assigned_at', num(cfg.now), 'started_at', '', 'progress', '0', 'lease_deadline', num(deadline))
-  redis.call('ZADD', TIMERS, num(deadline + 1), id)
+  redis.call('HSET', key, 'status', 'assigned', 'attempts', job.attempts, 'retry_count', job.retry_count,
+    'worker_id', worker_id, 'assigned_at', now, 'started_at', '', 'progress', '0', 'lease_deadline', deadline)
+  redis.call('ZADD', TIMERS, num(cfg.now + cfg.lease + 1), id)
   -- As EMP: the worker's active jobs hold the job as JSON, and the worker is busy with it.
-  redis.call('HSET', active_key(worker_id), id, cjson.encode(hash_to_table(redis.call('HGETALL', key))))
+  redis.call('HSET', active_key(worker_id), id, cjson.encode(job))
   redis.call('HSET', worker_key(worker_id), 'status', 'busy', 'current_job_id', id)
 end
 
@@ -559,8 +599,15 @@ local function jobrouter_claim(_, args)
   local id = args[2]
   if redis.call('SISMEMBER', WORKERS, id) == 0 then return { 'unknown_worker' } end
   local w = redis.call('HMGET', worker_key(id), 'capabilities', 'services', 'job_types', 'workflow_id')
-  local keys = cjson.decode((cfg.strategy == 'service-name' and w[2] or w[3]) or '[]')
-  local best, class_id, service_required = find_best(keys, worker_memo(w[1] or '{}'), w[4] or '')
+  local m = worker_memo(w[1] or '{}')
+  local keys_json = (cfg.strategy == 'service-name' and w[2] or w[3]) or '[]'
+  local keys = m.keys[keys_json]
+  if not keys then
+    keys = cjson.decode(keys_json)
+    m.keys[keys_json] = keys
+    memo_size = memo_size + 1
+  end
+  local best, class_id, service_required = find_best(keys, m, w[4] or '')
   if not best then return { 'ok' } end
   assign(cfg, best, id, class_id, service_required)
   return { 'ok', best }
@@ -570,10 +617,10 @@ end
 local function jobrouter_complete(_, args)
   local cfg = begin(args[1])
   local id = args[2]
-  local status = job_status(id)
+  local f = redis.call('HMGET', job_key(id), 'status', 'worker_id')
+  local status, holder = f[1], f[2]
   if not status then return { 'unknown_job' } end
   if not is_running(status) then return { 'not_assigned', status } end
-  local holder = redis.call('HGET', job_key(id), 'worker_id')
   release_from_worker(id, holder)
   redis.call('HSET', job_key(id), 'status', 'completed', 'worker_id', holder, 'completed_at', num(cfg.now),
     'progress', '100', 'result', args[3])
