@@ -105,7 +105,13 @@ std::string describe(const json::value& v) {
     case json::kind::double_: return "number " + format_number(v);
     case json::kind::string: {
         std::string s = json::serialize(v);
-        if (s.size() > 60) s = s.substr(0, 57) + "...\"";
+        if (s.size() > 60) {
+            // Cut before a UTF-8 continuation byte, never inside a character: the message
+            // goes into JSON (replay's error lines, HTTP error bodies) and must stay UTF-8.
+            std::size_t cut = 57;
+            while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+            s = s.substr(0, cut) + "...\"";
+        }
         return "string " + s;
     }
     case json::kind::array: return "array";
