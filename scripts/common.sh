@@ -10,6 +10,10 @@ REQUIRED_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-test1.81-dev
   libboost-url1.81-dev libhiredis-dev redis-server pkg-config
 )
+# Only for scripts/fuzz.sh and scripts/test-sanitized.sh (libFuzzer and the sanitizer runtimes).
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
+# Their shared clang ASan+UBSan tree: the fuzz targets and a sanitized test suite, one build.
+SANITIZE_BUILD_DIR="${SANITIZE_BUILD_DIR:-$REPO_ROOT/build-asan}"
 
 log() { printf '[jobrouter] %s\n' "$*" >&2; }
 
@@ -39,4 +43,14 @@ build() {
     cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" "$@" >/dev/null
   fi
   cmake --build "$BUILD_DIR" -j "$(nproc)"
+}
+
+# configure_sanitized: configures SANITIZE_BUILD_DIR once (clang, JOBROUTER_SANITIZE and
+# JOBROUTER_FUZZ on, tests on); callers then build the targets they need.
+configure_sanitized() {
+  [ -f "$SANITIZE_BUILD_DIR/CMakeCache.txt" ] && return 0
+  local launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S "$REPO_ROOT" -B "$SANITIZE_BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DJOBROUTER_SANITIZE=ON -DJOBROUTER_FUZZ=ON -DJOBROUTER_BUILD_TESTS=ON "${launcher[@]}" >/dev/null
 }

@@ -296,6 +296,37 @@ BOOST_AUTO_TEST_CASE(describe_shortens_long_strings) {
     BOOST_TEST(d.substr(d.size() - 4) == "...\"");
 }
 
+// Found by the replay fuzz target: the cut fell inside a two-byte character, and the error
+// line replay wrote was not valid JSON.
+BOOST_AUTO_TEST_CASE(describe_shortens_long_strings_at_a_character_boundary) {
+    for (std::size_t pad = 0; pad < 4; ++pad) {
+        std::string text(pad, 'a');
+        for (int i = 0; i < 40; ++i) text += "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80";  // é € 😀
+        const std::string d = describe(json::value(text));
+        BOOST_TEST_CONTEXT("pad " << pad << ": " << d) {
+            BOOST_TEST(d.substr(d.size() - 4) == "...\"");
+            // Valid UTF-8, so it can go into JSON: Boost.JSON's parser rejects anything else.
+            boost::system::error_code ec;
+            (void)json::parse(quoted(d), ec);
+            BOOST_TEST(!ec, ec.message());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(valid_utf8_keeps_characters_and_replaces_bad_bytes) {
+    const std::string fffd = "\xEF\xBF\xBD";
+    BOOST_TEST(valid_utf8("plain /api/jobs") == "plain /api/jobs");
+    BOOST_TEST(valid_utf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80") == "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+    BOOST_TEST(valid_utf8("a\xFF" "b") == "a" + fffd + "b");
+    BOOST_TEST(valid_utf8("\xC3") == fffd);                      // truncated
+    BOOST_TEST(valid_utf8("\xC0\xAF") == fffd + fffd);          // overlong '/'
+    BOOST_TEST(valid_utf8("\xED\xA0\x80") == fffd + fffd + fffd);  // a surrogate
+    BOOST_TEST(valid_utf8("\xF4\x90\x80\x80") == fffd + fffd + fffd + fffd);  // above U+10FFFF
+    boost::system::error_code ec;
+    (void)json::parse(quoted(valid_utf8(std::string_view("\x80\xBF\xFE\xC3(", 5))), ec);
+    BOOST_TEST(!ec, ec.message());
+}
+
 BOOST_AUTO_TEST_CASE(to_json_and_quoted) {
     BOOST_TEST(to_json(j(R"({ "a" : [1, 2.5, "x"] , "b" : null })")) == R"({"a":[1,2.5E0,"x"],"b":null})");
     BOOST_TEST(to_json(j(R"({"k":[true,{}]})")) == R"({"k":[true,{}]})");

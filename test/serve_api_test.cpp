@@ -829,6 +829,28 @@ BOOST_AUTO_TEST_CASE(unknown_routes_are_404_and_wrong_methods_405_with_allow) {
     }
 }
 
+// Found by the http fuzz target: an error message quoting a target that is not UTF-8 (raw, or
+// percent-encoded and decoded into a path segment) made the error body invalid JSON.
+BOOST_AUTO_TEST_CASE(errors_quoting_non_utf8_targets_are_still_json) {
+    start();
+    struct case_ {
+        verb method;
+        std::string target;
+        unsigned status;
+        const char* code;
+    };
+    for (const case_& c : {case_{verb::get, "/api/jobs/%FF%FE", 404, "not_found"},
+                           case_{verb::post, "/api/workers/%C0%AF/heartbeat", 404, "not_found"},
+                           case_{verb::get, "/api/\xFF\xC3", 400, "bad_target"}}) {
+        BOOST_TEST_CONTEXT(c.target) {
+            auto raw = raw_request(port, c.method, c.target);
+            BOOST_REQUIRE_MESSAGE(raw.ok, raw.error);
+            http_reply r{raw.res.result_int(), raw.res.body(), std::string(raw.res[http::field::content_type])};
+            expect_error(r, c.status, c.code);  // parses the body as JSON, which requires UTF-8
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(oversized_body_is_413) {
     start(config{.max_body_bytes = 1024});
     const std::string pad(4096, 'x');

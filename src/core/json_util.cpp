@@ -96,6 +96,51 @@ std::string format_number(const json::value& v) {
 
 std::string quoted(std::string_view s) { return json::serialize(json::string_view(s.data(), s.size())); }
 
+namespace {
+
+// The length of the valid UTF-8 character at the start of `s` (RFC 3629: no overlong forms,
+// no surrogates, nothing above U+10FFFF), or 0 when there is none.
+std::size_t utf8_char_length(std::string_view s) {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned char b0 = byte(0);
+    if (b0 < 0x80) return 1;
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+    if (b0 >= 0xC2 && b0 <= 0xDF) n = 2;
+    else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        n = 3;
+        if (b0 == 0xE0) lo = 0xA0;
+        if (b0 == 0xED) hi = 0x9F;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        n = 4;
+        if (b0 == 0xF0) lo = 0x90;
+        if (b0 == 0xF4) hi = 0x8F;
+    } else
+        return 0;
+    if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+    for (std::size_t i = 2; i < n; ++i)
+        if ((byte(i) & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+}  // namespace
+
+std::string valid_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    while (!s.empty()) {
+        const std::size_t n = utf8_char_length(s);
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+            s.remove_prefix(1);
+        } else {
+            out.append(s.substr(0, n));
+            s.remove_prefix(n);
+        }
+    }
+    return out;
+}
+
 std::string describe(const json::value& v) {
     switch (v.kind()) {
     case json::kind::null: return "null";
@@ -105,7 +150,13 @@ std::string describe(const json::value& v) {
     case json::kind::double_: return "number " + format_number(v);
     case json::kind::string: {
         std::string s = json::serialize(v);
-        if (s.size() > 60) s = s.substr(0, 57) + "...\"";
+        if (s.size() > 60) {
+            // Cut before a UTF-8 continuation byte, never inside a character: the message
+            // goes into JSON (replay's error lines, HTTP error bodies) and must stay UTF-8.
+            std::size_t cut = 57;
+            while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+            s = s.substr(0, cut) + "...\"";
+        }
         return "string " + s;
     }
     case json::kind::array: return "array";

@@ -51,4 +51,8 @@ std::string format_number(const json::value& v);
 /// Quotes a string as a JSON string literal.
 std::string quoted(std::string_view s);
 
+/// `s` with every byte that is not part of a valid UTF-8 character replaced by U+FFFD, so it
+/// can go into JSON text (Boost.JSON serializes strings without checking them).
+std::string valid_utf8(std::string_view s);
+
 }  // namespace jobrouter

@@ -66,7 +66,9 @@ api_router::response api_router::error_response(unsigned version, bool keep_aliv
     response res{s, version};
     res.set(http::field::content_type, "application/json");
     res.keep_alive(keep_alive);
-    json::object body{{"error", json::object{{"code", std::move(code)}, {"message", std::move(message)}}}};
+    // Messages quote what the client sent (the target, decoded path segments), which may be
+    // any bytes: the body must stay valid JSON.
+    json::object body{{"error", json::object{{"code", std::move(code)}, {"message", valid_utf8(message)}}}};
     res.body() = json::serialize(body);
     return res;
 }
