@@ -50,7 +50,7 @@ seconds=$(( $(date +%s) - t0 ))
 kill "$sampler" 2>/dev/null || true
 
 commit="$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-git -C "$REPO_ROOT" diff --quiet HEAD -- src bench strategies connectors 2>/dev/null || commit="$commit+uncommitted"
+git -C "$REPO_ROOT" diff --quiet HEAD -- src bench strategies connectors ":(exclude)bench/results" 2>/dev/null || commit="$commit+uncommitted"
 {
   echo "# jobrouter-bench run: $started, ${seconds} s"
   echo "# command: RESULTS_DIR=... BUILD_TYPE=$BUILD_TYPE ./scripts/bench.sh $*"
