@@ -4,6 +4,7 @@
 // (checked through pid files: the processes are gone), output caps, a program that does not
 // exist, bad config, working directory and environment.
 #define BOOST_TEST_MODULE command_connector
+#include "support/connector_recorder.hpp"
 #include "connectors/command_connector.hpp"
 
 #include "connectors/connector_registry.hpp"
@@ -37,33 +38,7 @@ namespace {
 
 constexpr auto kLimit = 10s;
 
-struct recorder {
-    std::vector<std::int64_t> progress;
-    std::vector<std::string> messages;
-    std::optional<json::value> result;
-    std::optional<json::value> error;
-    std::optional<bool> retryable;
-    int endings = 0;
-
-    connector_callbacks callbacks() {
-        connector_callbacks cb;
-        cb.on_progress = [this](std::int64_t p, std::string m) {
-            progress.push_back(p);
-            messages.push_back(std::move(m));
-        };
-        cb.on_complete = [this](json::value r) {
-            result = std::move(r);
-            ++endings;
-        };
-        cb.on_fail = [this](json::value e, bool r) {
-            error = std::move(e);
-            retryable = r;
-            ++endings;
-        };
-        return cb;
-    }
-    std::string message() const { return error ? std::string(error->at("message").as_string()) : ""; }
-};
+using recorder = jobrouter::test::connector_recorder;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

@@ -4,6 +4,7 @@
 // 4xx and malformed JSON as non-retryable failures, a peer closing mid-reply, cancel closing
 // the connection without a callback; plus the path and template helpers it is built on.
 #define BOOST_TEST_MODULE http_rest_connector
+#include "support/connector_recorder.hpp"
 #include "connectors/http_rest_connector.hpp"
 
 #include "connectors/connector_registry.hpp"
@@ -34,29 +35,7 @@ namespace {
 
 constexpr auto kLimit = 5s;
 
-struct recorder {
-    std::vector<std::int64_t> progress;
-    std::optional<json::value> result;
-    std::optional<json::value> error;
-    std::optional<bool> retryable;
-    int endings = 0;
-
-    connector_callbacks callbacks() {
-        connector_callbacks cb;
-        cb.on_progress = [this](std::int64_t p, std::string) { progress.push_back(p); };
-        cb.on_complete = [this](json::value r) {
-            result = std::move(r);
-            ++endings;
-        };
-        cb.on_fail = [this](json::value e, bool r) {
-            error = std::move(e);
-            retryable = r;
-            ++endings;
-        };
-        return cb;
-    }
-    std::string message() const { return error ? std::string(error->at("message").as_string()) : ""; }
-};
+using recorder = jobrouter::test::connector_recorder;
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

@@ -2,6 +2,7 @@
 // cancel). Also the connector registry (the one list of connector names), which has no test
 // module of its own.
 #define BOOST_TEST_MODULE mock_connector
+#include "support/connector_recorder.hpp"
 #include "connectors/mock_connector.hpp"
 
 #include "connectors/connector_names.hpp"
@@ -25,34 +26,7 @@ namespace {
 // the io_context without work, so run_for returns as soon as it is done.
 constexpr auto kLimit = 5s;
 
-struct recorder {
-    std::vector<std::int64_t> progress;
-    std::vector<std::string> messages;
-    std::optional<json::value> result;
-    std::optional<json::value> error;
-    std::optional<bool> retryable;
-    int endings = 0;
-
-    connector_callbacks callbacks() {
-        connector_callbacks cb;
-        cb.on_progress = [this](std::int64_t p, std::string m) {
-            progress.push_back(p);
-            messages.push_back(std::move(m));
-        };
-        cb.on_complete = [this](json::value r) {
-            result = std::move(r);
-            ++endings;
-        };
-        cb.on_fail = [this](json::value e, bool r) {
-            error = std::move(e);
-            retryable = r;
-            ++endings;
-        };
-        return cb;
-    }
-    bool called() const { return !progress.empty() || endings > 0; }
-    std::string error_message() const { return error ? std::string(error->at("message").as_string()) : ""; }
-};
+using recorder = jobrouter::test::connector_recorder;
 
 connector_job make_job(const std::string& payload_json, std::string id = "job-1") {
     connector_job j;
@@ -141,8 +115,8 @@ BOOST_AUTO_TEST_CASE(a_bad_delay_ms_fails_not_retryable_naming_the_field) {
             BOOST_REQUIRE(r.error);
             BOOST_TEST(!*r.retryable);
             BOOST_TEST(r.progress.empty());
-            BOOST_TEST(r.error_message().find("payload.delay_ms: must be a non-negative integer") == 0u,
-                       r.error_message());
+            BOOST_TEST(r.message().find("payload.delay_ms: must be a non-negative integer") == 0u,
+                       r.message());
         }
     }
 }
@@ -151,7 +125,7 @@ BOOST_AUTO_TEST_CASE(the_error_quotes_the_bad_value) {
     mock_connector c(io);
     c.start(make_job(R"({"delay_ms":"soon"})"), rec.callbacks());
     run();
-    BOOST_TEST(rec.error_message() ==
+    BOOST_TEST(rec.message() ==
                "payload.delay_ms: must be a non-negative integer of milliseconds (at most 86400000), got string \"soon\"");
 }
 
@@ -161,7 +135,7 @@ BOOST_AUTO_TEST_CASE(a_non_boolean_should_fail_fails_not_retryable) {
     run();
     BOOST_REQUIRE(rec.error);
     BOOST_TEST(!*rec.retryable);
-    BOOST_TEST(rec.error_message() == "payload.should_fail: must be a boolean, got string \"yes\"");
+    BOOST_TEST(rec.message() == "payload.should_fail: must be a boolean, got string \"yes\"");
 }
 
 BOOST_AUTO_TEST_CASE(the_service_api_config_delay_is_the_default) {
@@ -182,7 +156,7 @@ BOOST_AUTO_TEST_CASE(a_bad_service_delay_fails_naming_the_service_field) {
     run();
     BOOST_REQUIRE(rec.error);
     BOOST_TEST(!*rec.retryable);
-    BOOST_TEST(rec.error_message().find("services.mock_test.api_config.delay_ms: ") == 0u, rec.error_message());
+    BOOST_TEST(rec.message().find("services.mock_test.api_config.delay_ms: ") == 0u, rec.message());
 }
 
 BOOST_AUTO_TEST_CASE(cancel_before_anything_ran_means_no_callback) {

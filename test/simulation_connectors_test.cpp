@@ -3,6 +3,7 @@
 // once, refused connections and timeouts as retryable failures, bad config as a non-retryable
 // one, cancel (silence, and cancel_simulation reaching the service), WebSocket reconnection.
 #define BOOST_TEST_MODULE simulation_connectors
+#include "support/connector_recorder.hpp"
 #include "connectors/simulation_http_connector.hpp"
 
 #include "connectors/connector_registry.hpp"
@@ -29,29 +30,7 @@ namespace {
 
 constexpr auto kLimit = 5s;
 
-struct recorder {
-    std::vector<std::int64_t> progress;
-    std::optional<json::value> result;
-    std::optional<json::value> error;
-    std::optional<bool> retryable;
-    int endings = 0;
-
-    connector_callbacks callbacks() {
-        connector_callbacks cb;
-        cb.on_progress = [this](std::int64_t p, std::string) { progress.push_back(p); };
-        cb.on_complete = [this](json::value r) {
-            result = std::move(r);
-            ++endings;
-        };
-        cb.on_fail = [this](json::value e, bool r) {
-            error = std::move(e);
-            retryable = r;
-            ++endings;
-        };
-        return cb;
-    }
-    std::string message() const { return error ? std::string(error->at("message").as_string()) : ""; }
-};
+using recorder = jobrouter::test::connector_recorder;
 
 // A port nobody listens on: bound, then closed.
 unsigned short closed_port(asio::io_context& io) {
