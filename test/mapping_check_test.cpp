@@ -5,6 +5,7 @@
 
 #define BOOST_TEST_MODULE mapping_check
 #include <boost/test/unit_test.hpp>
+#include "test/support/run_command.hpp"
 
 #include "connectors/connector_names.hpp"
 #include "core/embedded_mapping.hpp"
@@ -128,25 +129,14 @@ const strategy_summary& summary_of(const check_report& r, std::string_view strat
 
 // ---- the binary -------------------------------------------------------------------------------
 
-struct process_result {
-    int exit_code = -1;
-    std::string out;  ///< standard output and standard error
-};
+using jobrouter::test::process_result;
 
 // Runs `jobrouter check-config ARGS` with WORKERS and RENDER_FARM_HOST unset unless `env`
 // sets them, so the caller's environment cannot change the result.
 process_result check_config(const std::string& args, const std::string& env = "") {
     const std::string command =
         "env -u WORKERS -u RENDER_FARM_HOST " + env + " " + JOBROUTER_BINARY + " check-config " + args + " 2>&1";
-    process_result r;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    BOOST_REQUIRE(pipe);
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return jobrouter::test::run_command(command);
 }
 
 std::string quote(const std::string& s) {

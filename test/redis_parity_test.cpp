@@ -2,6 +2,7 @@
 // `--store memory` on every matching case and on random traces, under both strategies, against
 // a real redis-server that this test starts (test/support/redis_server.hpp).
 #define BOOST_TEST_MODULE redis_parity
+#include "test/support/run_command.hpp"
 #include "redis/redis_store.hpp"
 
 #include "test/support/random_trace.hpp"
@@ -35,22 +36,8 @@ struct redis_fixture {
 };
 test::redis_server* redis_fixture::server = nullptr;
 
-struct process_result {
-    int exit_code = -1;
-    std::string out;
-};
-
-process_result run(const std::string& command) {
-    process_result r;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    BOOST_REQUIRE(pipe);
-    char buf[65536];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-    int status = ::pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using test::process_result;
+process_result run(const std::string& command) { return test::run_command(command); }
 
 std::string read_file(const fs::path& p) {
     std::ifstream f(p, std::ios::binary);

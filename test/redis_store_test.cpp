@@ -2,6 +2,7 @@
 // URL parsing, loading and version-checking the function library, EMP's findMatchingJob
 // convention, the keys a claim writes, and replay's refusal of a non-empty database.
 #define BOOST_TEST_MODULE redis_store
+#include "test/support/run_command.hpp"
 #include "redis/redis_store.hpp"
 
 #include "app/mapping_source.hpp"
@@ -50,22 +51,8 @@ job_spec job_of(const std::string& text) { return parse_job_spec(json::parse(tex
 
 worker_capabilities worker_of(const service_mapping& m, const std::string& text) { return parse_worker(json::parse(text), m).value(); }
 
-struct process_result {
-    int exit_code = -1;
-    std::string out;
-};
-
-process_result run(const std::string& command) {
-    process_result r;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    BOOST_REQUIRE(pipe);
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-    int status = ::pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using test::process_result;
+process_result run(const std::string& command) { return test::run_command(command); }
 
 }  // namespace
 

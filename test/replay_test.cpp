@@ -1,6 +1,7 @@
 // replay: every shared matching case through the real `jobrouter replay` binary, plus the
 // trace-format.md rules on lines, output bytes, options and exit codes.
 #define BOOST_TEST_MODULE replay
+#include "test/support/run_command.hpp"
 #include "app/replay.hpp"
 
 #include "app/mapping_source.hpp"
@@ -22,23 +23,12 @@ using namespace jobrouter;
 
 namespace {
 
-struct process_result {
-    int exit_code = -1;
-    std::string out;
-};
+using jobrouter::test::process_result;
 
 // Runs a shell command line, capturing standard output; standard error is discarded, or
 // captured too with `with_stderr`.
 process_result run(const std::string& command, bool with_stderr = false) {
-    process_result r;
-    FILE* pipe = ::popen((command + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
-    BOOST_REQUIRE(pipe);
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-    int status = ::pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return jobrouter::test::run_command(command + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 process_result run_with_stderr(const std::string& command) { return run(command, true); }
