@@ -10,6 +10,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "test/support/server_fixture.hpp"
+#include "test/support/raw_http.hpp"
 
 namespace {
 
@@ -33,47 +34,6 @@ json::object expect_error(const http_reply& r, unsigned status, const std::strin
 
 std::string error_message(const json::object& e) {
     return str(e.at("message"));
-}
-
-// A raw request with a bounded run, for what http_client does not show (response headers).
-struct raw_reply {
-    bool ok = false;
-    std::string error;
-    http::response<http::string_body> res;
-};
-
-raw_reply raw_request(const std::string& port, verb method, const std::string& target, const std::string& body = {}) {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    beast::flat_buffer buffer;
-    http::request<http::string_body> req{method, target, 11};
-    req.set(http::field::host, "127.0.0.1:" + port);
-    if (!body.empty()) {
-        req.set(http::field::content_type, "application/json");
-        req.body() = body;
-    }
-    req.prepare_payload();
-    raw_reply out;
-    const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port)));
-    stream.expires_after(10s);
-    stream.async_connect(ep, [&](beast::error_code ec) {
-        if (ec) {
-            out.error = "connect: " + ec.message();
-            return;
-        }
-        http::async_write(stream, req, [&](beast::error_code, std::size_t) {
-            // Read even when the write failed: the server may answer early and close (413).
-            http::async_read(stream, buffer, out.res, [&](beast::error_code ec2, std::size_t) {
-                if (ec2)
-                    out.error = "read: " + ec2.message();
-                else
-                    out.ok = true;
-            });
-        });
-    });
-    io.run_for(15s);
-    if (!out.ok && out.error.empty()) out.error = "no reply in time";
-    return out;
 }
 
 bool has_key_only(const json::object& o, std::initializer_list<const char*> keys) {

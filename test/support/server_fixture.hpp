@@ -79,7 +79,7 @@ struct config {
     std::size_t max_body_bytes = 64 * 1024;
     std::chrono::milliseconds max_wait{30000};
     std::string workers = "";  ///< a WORKERS list for in-process workers; "" = none
-    std::function<void(server_settings&)> tune;  ///< last word on the settings (limits, tokens)
+    std::function<void(server_settings&)> tune = {};  ///< last word on the settings (limits, tokens)
 };
 
 json::value parse_body(const std::string& body) {
