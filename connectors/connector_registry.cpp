@@ -1,7 +1,9 @@
 #include "connectors/connector_registry.hpp"
 
 #include "connectors/command_connector.hpp"
+#include "connectors/command_settings.hpp"
 #include "connectors/http_rest_connector.hpp"
+#include "connectors/http_rest_settings.hpp"
 #include "connectors/mock_connector.hpp"
 #include "connectors/simulation_http_connector.hpp"
 #include "connectors/simulation_websocket_connector.hpp"
@@ -36,7 +38,38 @@ const std::vector<std::pair<std::string_view, factory>>& registry() {
     return entries;
 }
 
+// The connectors that read required settings when a job starts, and their readers.
+using config_reader = std::function<std::optional<error>(const connector_job&)>;
+
+template <class Read>
+config_reader reader(Read read) {
+    return [read](const connector_job& job) -> std::optional<error> {
+        auto settings = read(job);
+        if (!settings) return settings.error();
+        return std::nullopt;
+    };
+}
+
+const std::vector<std::pair<std::string_view, config_reader>>& config_readers() {
+    static const std::vector<std::pair<std::string_view, config_reader>> entries{
+        {http_rest_connector::kName, reader(read_rest_settings)},
+        {command_connector::kName, reader(read_command_settings)},
+    };
+    return entries;
+}
+
 }  // namespace
+
+std::optional<error> check_connector_config(std::string_view name, const service_def& service) {
+    for (const auto& [entry_name, read] : config_readers()) {
+        if (entry_name != name) continue;
+        connector_job job;
+        job.service = service.name;
+        job.service_config = service.raw;
+        return read(job);
+    }
+    return std::nullopt;
+}
 
 std::vector<std::string> connector_registry_names() {
     std::vector<std::string> names;

@@ -11,10 +11,12 @@
 
 #include "connectors/connector.hpp"
 #include "core/error.hpp"
+#include "core/service_mapping.hpp"
 
 #include <boost/asio/io_context.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,5 +32,10 @@ bool has_connector(std::string_view name);
 /// A new connector for one job, running on `io`. An unknown name is an error (path
 /// "connector") that lists the names this build knows.
 result<std::unique_ptr<connector>> make_connector(std::string_view name, boost::asio::io_context& io);
+
+/// What is wrong with `service`'s settings (its api_config) for connector `name`, read exactly
+/// as the connector reads them when a job starts; nullopt when they are usable, or when the
+/// connector reads nothing at start (the simulation and mock connectors have defaults for all).
+std::optional<error> check_connector_config(std::string_view name, const service_def& service);
 
 }  // namespace jobrouter

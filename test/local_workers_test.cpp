@@ -229,6 +229,22 @@ BOOST_AUTO_TEST_CASE(a_connector_missing_from_a_present_connectors_section_is_re
                "connector is not in the connectors section of test-mapping.json");
 }
 
+BOOST_AUTO_TEST_CASE(a_worker_type_whose_service_settings_are_unusable_is_refused) {
+    fixture f(R"({
+      "workers": {"llm": {"services": ["chat"]}},
+      "services": {"chat": {"connector": "HttpRestConnector", "job_types_accepted": ["chat"],
+                            "api_config": {"url": "http://127.0.0.1:9/x", "method": "TRACE"}}}
+    })");
+    auto made = local_workers::create(f.io, f.d, {{"llm", 1}}, "m1", {});
+    BOOST_REQUIRE(!made);
+    BOOST_TEST(made.error().message ==
+               "serve cannot start worker type \"llm\": service \"chat\", connector \"HttpRestConnector\": its "
+               "settings are unusable: services.chat.api_config.method: must be GET, POST, PUT, PATCH or DELETE, got "
+               "\"TRACE\"",
+               made.error().message);
+    BOOST_TEST(f.d.list_workers().empty());
+}
+
 BOOST_AUTO_TEST_CASE(every_worker_type_of_the_embedded_mapping_can_start) {
     const service_mapping m = load_mapping_source("", env_of({})).value();
     for (const auto& name : strategy_names()) {

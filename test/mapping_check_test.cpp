@@ -8,6 +8,7 @@
 #include "test/support/run_command.hpp"
 
 #include "connectors/connector_names.hpp"
+#include "connectors/connector_registry.hpp"
 #include "core/embedded_mapping.hpp"
 #include "strategies/strategy_registry.hpp"
 
@@ -539,4 +540,37 @@ BOOST_AUTO_TEST_CASE(binary_malformed_file_exits_1) {
     BOOST_TEST(has(r.out, "1 error, 0 warnings\n"), r.out);
     const auto invalid = check_config("--mapping " + quote(kFixtures + "/bad-mappings/invalid-json.json"));
     BOOST_TEST(invalid.exit_code == 1, invalid.out);
+}
+
+// ---- settings a connector cannot use -------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(unusable_connector_settings_are_errors_read_as_the_connector_reads_them) {
+    const service_mapping m = load_file(kFixtures + "/bad-mappings/unusable-connector-settings.json");
+    checker c;
+    // The core knows no connector: without the hook nothing is said about api_config.
+    for (const auto& f : c.run(m).findings) BOOST_TEST(!has(f.path, "api_config"), dump(c.run(m)));
+
+    c.options.check_service_config = [](const service_def& s) { return check_connector_config(s.connector, s); };
+    const check_report r = c.run(m);
+    const auto url = at_path(r, "unusable-connector-settings.json: services.chat.api_config.url");
+    BOOST_REQUIRE_EQUAL(url.size(), 1u);
+    BOOST_TEST(url[0]->level == severity::error);
+    BOOST_TEST(has(url[0]->message, "missing; e.g. \"http://"), url[0]->message);
+    BOOST_TEST(has(url[0]->fix, "HttpRestConnector"), url[0]->fix);
+    const auto command = at_path(r, "unusable-connector-settings.json: services.tool.api_config.command");
+    BOOST_REQUIRE_EQUAL(command.size(), 1u);
+    BOOST_TEST(command[0]->level == severity::error);
+    BOOST_TEST(r.count(severity::error) == 2u, dump(r));
+}
+
+BOOST_AUTO_TEST_CASE(binary_unusable_connector_settings_exit_1_naming_the_key) {
+    const std::string file = kFixtures + "/bad-mappings/unusable-connector-settings.json";
+    const auto r = check_config("--mapping " + quote(file));
+    BOOST_TEST(r.exit_code == 1, r.out);
+    BOOST_TEST(has(r.out, "error: " + file + ": services.chat.api_config.url: missing; e.g. "), r.out);
+    BOOST_TEST(has(r.out, "error: " + file + ": services.tool.api_config.command: "), r.out);
+    BOOST_TEST(has(r.out, "2 errors, 0 warnings\n"), r.out);
+    // The worked example's settings are all usable.
+    const auto example = check_config("--mapping " + quote(kFixtures + "/../../config/examples/generic-connectors.json"));
+    BOOST_TEST(example.exit_code == 0, example.out);
 }

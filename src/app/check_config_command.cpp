@@ -3,6 +3,7 @@
 #include "app/command.hpp"
 #include "app/mapping_source.hpp"
 #include "connectors/connector_names.hpp"
+#include "connectors/connector_registry.hpp"
 #include "core/embedded_mapping.hpp"
 #include "core/json_util.hpp"
 #include "core/mapping_check.hpp"
@@ -163,6 +164,7 @@ int run_check_config_command(const std::vector<std::string>& args) {
     for (const auto& s : strategies) options.strategies.push_back(s.get());
     const auto& built = built_in_connector_names();
     options.built_connectors.insert(built.begin(), built.end());
+    options.check_service_config = [](const service_def& s) { return check_connector_config(s.connector, s); };
     if (vm.count("workers")) {
         options.workers_spec = workers;
         options.workers_origin = "--workers";

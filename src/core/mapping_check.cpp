@@ -182,6 +182,20 @@ strings check_workers(const service_mapping& m, const check_options& options, st
     return in_use;
 }
 
+// ---- settings a connector cannot use ---------------------------------------------------------
+
+// Each service once (its first problem, as the connector reads it): a job routed there would
+// fail on its first attempt with the same message, so serve refuses such a worker type too.
+void check_service_configs(const service_mapping& m, const check_options& options, std::vector<finding>& out) {
+    if (!options.check_service_config) return;
+    for (const auto& [name, def] : m.services) {
+        if (def.connector.empty() || !options.built_connectors.count(def.connector)) continue;
+        if (auto problem = options.check_service_config(def))
+            out.push_back({severity::error, located(m, problem->path), problem->message,
+                           "see README \"Generic connectors\" for the keys " + def.connector + " reads"});
+    }
+}
+
 // ---- connectors this build lacks ------------------------------------------------------------
 
 // One finding per connector, however many services use it: it is one missing piece.
@@ -432,6 +446,7 @@ check_report check_mapping(const service_mapping& m, const check_options& option
     const strings in_use = check_workers(m, options, out);
     for (const auto& d : m.diagnostics) out.push_back({d.level, d.path, d.message, fix_for_diagnostic(d, m, options)});
     check_built_connectors(m, options, in_use, out);
+    check_service_configs(m, options, out);
     check_route_agreement(m, out);
     std::vector<finding> marked;
     strings marked_by;

@@ -5,13 +5,15 @@
 //
 // Findings are the loader's own diagnostics (each given a fix) plus what only a strategy or
 // the build can tell: job types a service accepts that no worker type can take, worker-level
-// routes that disagree with their service, connectors this build lacks, worker types that
-// offer nothing, and a bad WORKERS value. Each problem is reported once.
+// routes that disagree with their service, connectors this build lacks, settings a connector
+// cannot use, worker types that offer nothing, and a bad WORKERS value. Each problem is reported once.
 #pragma once
 
 #include "core/service_mapping.hpp"
 #include "strategies/strategy.hpp"
 
+#include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,6 +51,10 @@ struct check_options {
     std::string workers_spec;                ///< WORKERS / --workers; blank: every worker type
     std::string workers_origin = "WORKERS";  ///< the path of WORKERS errors
     std::set<std::string> built_connectors;
+    /// The connector's own reading of a service's settings (services.<s>.api_config), for
+    /// services whose connector is built; an error becomes an error finding. Unset: not checked
+    /// (the core knows no connector; connectors/connector_registry.hpp has the real one).
+    std::function<std::optional<error>(const service_def&)> check_service_config;
 };
 
 struct check_report {

@@ -226,6 +226,8 @@ result<void> check_local_worker_type(const worker_type& t, const service_mapping
             for (const auto& n : connector_registry_names()) known += (known.empty() ? "" : ", ") + n;
             return refuse("this build has no such connector (it has: " + known + ")");
         }
+        if (auto problem = check_connector_config(r->connector, *def))
+            return refuse("its settings are unusable: " + problem->text());
     }
     return {};
 }
