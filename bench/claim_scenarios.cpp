@@ -72,8 +72,10 @@ public:
                                        .row);
                 if (mine.size() >= 2) {
                     mine.back().metrics.push_back({"ratio", mine.back().ops_per_s / mine.front().ops_per_s});
-                    mine.back().metrics.push_back(
-                        {"cpu_ratio", mine.back().get("ops_per_cpu_s") / mine.front().get("ops_per_cpu_s")});
+                    // Per CPU-second of the store's server when it has one (Redis), else of the bench thread.
+                    const char* cpu = std::isnan(mine.front().get("ops_per_server_cpu_s")) ? "ops_per_cpu_s"
+                                                                                          : "ops_per_server_cpu_s";
+                    mine.back().metrics.push_back({"cpu_ratio", mine.back().get(cpu) / mine.front().get(cpu)});
                 }
                 rows.insert(rows.end(), mine.begin(), mine.end());
             }
