@@ -2,6 +2,7 @@
 
 #include "strategies/strategy_registry.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 namespace jobrouter::bench {
@@ -47,7 +48,7 @@ claim_outcome run_claim_workload(const bench_context& ctx, const workload& w, st
 
     claim_outcome out;
     const auto timed = bench_clock::now();
-    out.result = run_claims(*store, feed, normal, worker_ids, {cfg.warmup, cfg.runs, cfg.ops, cw.backlog});
+    out.result = run_claims(*store, feed, normal, worker_ids, {cfg.warmup, cfg.runs, cfg.ops, cw.backlog, cfg.in_flight});
     ctx.log << "    claims: " << seconds_since(timed) << " s\n";
 
     bench_row& row = out.row;
@@ -64,6 +65,11 @@ claim_outcome run_claim_workload(const bench_context& ctx, const workload& w, st
                                                                : 0.0});
     row.metrics.push_back({"matched_per_s", out.result.matched_per_s});
     row.metrics.push_back({"ops_per_cpu_s", out.result.ops_per_cpu_s});
+    if (!std::isnan(out.result.ops_per_server_cpu_s)) {
+        row.metrics.push_back({"ops_per_server_cpu_s", out.result.ops_per_server_cpu_s});
+        row.metrics.push_back({"server_cpu_us_per_op", 1e6 / out.result.ops_per_server_cpu_s});
+    }
+    if (cfg.in_flight > 1) row.metrics.push_back({"in_flight", static_cast<double>(cfg.in_flight)});
     if (cw.count_unreached) {
         const auto t = bench_clock::now();
         out.drained = drain(*store, worker_ids);

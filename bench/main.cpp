@@ -155,7 +155,7 @@ void print_json(std::ostream& os, const bench_config& cfg, const std::vector<ben
                         {"signatures", cfg.signatures}, {"types_per_worker", cfg.types_per_worker},
                         {"payload_bytes", cfg.payload_bytes}, {"max_scan", cfg.max_scan}, {"seed", cfg.seed},
                         {"strategy", cfg.strategy}, {"http_clients", cfg.http_clients},
-                        {"http_workers", cfg.http_workers}, {"http_jobs", cfg.http_jobs}};
+                        {"http_workers", cfg.http_workers}, {"http_jobs", cfg.http_jobs}, {"in_flight", cfg.in_flight}};
     json::array out_rows;
     for (const bench_row& r : rows) {
         json::object metrics;
@@ -215,7 +215,10 @@ int main(int argc, char** argv) {
          "strategy of every scenario but `strategies` and `claim-backlog-scaling`, which run each (job-type)")
         ("http-clients", po::value<std::size_t>()->value_name("N"), "http: keep-alive connections submitting (4)")
         ("http-workers", po::value<std::size_t>()->value_name("N"), "http: external workers long-polling claims (16)")
-        ("http-jobs", po::value<std::size_t>()->value_name("N"), "http: submissions per run (50000)");
+        ("http-jobs", po::value<std::size_t>()->value_name("N"), "http: submissions per run (50000)")
+        ("in-flight", po::value<std::size_t>()->value_name("N"),
+         "claim scenarios: claims in flight at once, each by a different worker, then their completes; the "
+         "redis store pipelines them on its connection, memory makes them one after the other (1)");
 
     po::variables_map vm;
     try {
@@ -260,6 +263,7 @@ int main(int argc, char** argv) {
     size("http-clients", cfg.http_clients);
     size("http-workers", cfg.http_workers);
     size("http-jobs", cfg.http_jobs);
+    size("in-flight", cfg.in_flight);
     if (vm.count("backlogs")) cfg.backlogs = vm["backlogs"].as<std::vector<std::size_t>>();
     if (vm.count("seed")) cfg.seed = vm["seed"].as<std::uint64_t>();
     if (vm.count("strategy")) cfg.strategy = vm["strategy"].as<std::string>();
@@ -267,8 +271,8 @@ int main(int argc, char** argv) {
     std::string bad;
     if (format != "table" && format != "csv" && format != "json") bad = "--format: must be table, csv or json";
     else if (!make_strategy(cfg.strategy)) bad = make_strategy(cfg.strategy).error().text();
-    else if (cfg.jobs == 0 || cfg.workers == 0 || cfg.ops == 0 || cfg.runs == 0)
-        bad = "--jobs, --workers, --ops and --runs must be at least 1";
+    else if (cfg.jobs == 0 || cfg.workers == 0 || cfg.ops == 0 || cfg.runs == 0 || cfg.in_flight == 0)
+        bad = "--jobs, --workers, --ops, --runs and --in-flight must be at least 1";
     else if (cfg.http_clients == 0 || cfg.http_workers == 0 || cfg.http_jobs == 0)
         bad = "--http-clients, --http-workers and --http-jobs must be at least 1";
     else if (std::count(cfg.backlogs.begin(), cfg.backlogs.end(), 0)) bad = "--backlogs: sizes must be at least 1";

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <unordered_map>
+#include <utility>
 
 namespace jobrouter::bench {
 
@@ -74,20 +76,43 @@ claim_result run_claims(bench_store& store, job_feed& feed, const job_maker& ref
     const std::size_t batch_size = std::clamp<std::size_t>(plan.backlog / 10, 1, kMaxBatch);
     claim_result out;
     latency_samples latency;
-    std::vector<double> run_ops, run_matched, run_cpu_ops;
+    std::vector<double> run_ops, run_matched, run_cpu_ops, run_server_ops;
     std::size_t cursor = 0;
+    std::vector<std::string> claimed, to_complete;
+    // In flight together: up to plan.in_flight consecutive workers (never one twice, never
+    // wrapping around the worker list); each group's claims are timed as one sample.
+    auto claim_group = [&](std::size_t most) {
+        const std::size_t k = std::min({plan.in_flight, most, worker_ids.size() - cursor});
+        const auto t0 = bench_clock::now();
+        store.claim_each(worker_ids.subspan(cursor, k), claimed);
+        latency.add(bench_clock::now() - t0);
+        cursor = (cursor + k) % worker_ids.size();
+        to_complete.clear();
+        for (std::string& id : claimed)
+            if (!id.empty()) to_complete.push_back(std::move(id));
+        store.complete_each(to_complete);
+        return std::pair{k, to_complete.size()};
+    };
 
     for (std::size_t run = 0; run < plan.warmup + plan.runs; ++run) {
         const bool timed = run >= plan.warmup;
         bench_clock::duration elapsed{};
         std::chrono::nanoseconds cpu{};
+        double server_cpu = 0;
+        bool server_measured = true;
         std::size_t matched = 0;
         for (std::size_t done = 0; done < plan.ops;) {
             const std::size_t n = std::min(batch_size, plan.ops - done);
             std::size_t batch_matched = 0;
+            const std::optional<double> server_start = store.server_cpu_seconds();
             const auto cpu_start = thread_cpu_time();
             const auto start = bench_clock::now();
-            for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t i = 0; plan.in_flight > 1 && i < n;) {
+                const auto [k, m] = claim_group(n - i);
+                i += k;
+                batch_matched += m;
+            }
+            for (std::size_t i = 0; plan.in_flight <= 1 && i < n; ++i) {
                 const std::string& w = worker_ids[cursor];
                 if (++cursor == worker_ids.size()) cursor = 0;
                 std::string_view id;
@@ -105,6 +130,9 @@ claim_result run_claims(bench_store& store, job_feed& feed, const job_maker& ref
             }
             elapsed += bench_clock::now() - start;
             cpu += thread_cpu_time() - cpu_start;
+            const std::optional<double> server_end = store.server_cpu_seconds();
+            if (server_start && server_end) server_cpu += *server_end - *server_start;
+            else server_measured = false;
             done += n;
             matched += batch_matched;
             feed.submit(batch_matched, refill);
@@ -118,12 +146,14 @@ claim_result run_claims(bench_store& store, job_feed& feed, const job_maker& ref
         run_ops.push_back(static_cast<double>(plan.ops) / seconds);
         run_matched.push_back(static_cast<double>(matched) / seconds);
         run_cpu_ops.push_back(static_cast<double>(plan.ops) / std::chrono::duration<double>(cpu).count());
+        if (server_measured && server_cpu > 0) run_server_ops.push_back(static_cast<double>(plan.ops) / server_cpu);
         out.attempts += plan.ops;
         out.matched += matched;
     }
     out.ops_per_s = median(run_ops);
     out.matched_per_s = median(run_matched);
     out.ops_per_cpu_s = median(run_cpu_ops);
+    if (!run_server_ops.empty()) out.ops_per_server_cpu_s = median(run_server_ops);
     out.p50_us = latency.percentile_us(50);
     out.p99_us = latency.percentile_us(99);
     return out;

@@ -74,13 +74,19 @@ struct run_plan {
     std::size_t runs = 3;
     std::size_t ops = 200'000;     ///< claims per run
     std::size_t backlog = 0;       ///< for the batch size
+    /// Claims in flight at once, each by a different worker (bench_store::claim_each), then
+    /// their completes (complete_each); 1: one claim after the other.
+    std::size_t in_flight = 1;
 };
 
 struct claim_result {
     double ops_per_s = 0;      ///< claims per second, median of the timed runs
     double matched_per_s = 0;  ///< claims that got a job, per second (median run)
     double ops_per_cpu_s = 0;  ///< claims per CPU-second of this thread (median run)
-    double p50_us = 0, p99_us = 0;
+    /// Claims per CPU-second of the store's server (median run; NAN for a store in this
+    /// process): the server CPU used while the timed batches ran, INFO calls included.
+    double ops_per_server_cpu_s = NAN;
+    double p50_us = 0, p99_us = 0;  ///< of a claim; with in_flight > 1, of a group of claims in flight
     std::size_t attempts = 0, matched = 0;  ///< over the timed runs
 };
 

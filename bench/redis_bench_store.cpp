@@ -13,8 +13,11 @@
 #include "redis/local_server.hpp"
 #include "redis/redis_store.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace jobrouter::bench {
 
@@ -32,7 +35,10 @@ public:
     }
 
     std::string_view name() const override { return "redis"; }
-    void advance(time_ms t) override { store_->advance(t); }
+    void advance(time_ms t) override {
+        store_->advance(t);
+        now_ = std::max(now_, t);
+    }
 
     void submit(job_spec spec) override {
         if (auto r = store_->submit(spec); !r) throw std::runtime_error("submit: " + r.error().text());
@@ -61,6 +67,31 @@ public:
         if (auto r = store_->complete(job_id, nullptr); !r) throw std::runtime_error("complete: " + r.error().text());
     }
 
+    // Pipelined: every claim is sent before the first reply is read, so the calls are in flight
+    // together on the one connection (Redis still runs each FCALL alone, atomically). The FCALLs
+    // are the ones redis_store::claim/complete make; their replies are checked here.
+    void claim_each(std::span<const std::string> worker_ids, std::vector<std::string>& ids) override {
+        if (emp_scan_ || worker_ids.size() < 2) return bench_store::claim_each(worker_ids, ids);
+        const std::string now = std::to_string(now_);
+        commands_.clear();
+        for (const std::string& w : worker_ids) commands_.push_back({"FCALL", "jobrouter_claim", "0", now, w});
+        const std::vector<redis::reply> replies = store_->conn().pipeline(commands_);
+        ids.clear();
+        for (std::size_t i = 0; i < replies.size(); ++i) {
+            check_ok("jobrouter_claim", worker_ids[i], replies[i]);
+            ids.push_back(replies[i].elements.size() > 1 ? replies[i].elements[1].text() : "");
+        }
+    }
+
+    void complete_each(std::span<const std::string> job_ids) override {
+        if (job_ids.size() < 2) return bench_store::complete_each(job_ids);
+        const std::string now = std::to_string(now_);
+        commands_.clear();
+        for (const std::string& id : job_ids) commands_.push_back({"FCALL", "jobrouter_complete", "0", now, id, "null"});
+        const std::vector<redis::reply> replies = store_->conn().pipeline(commands_);
+        for (std::size_t i = 0; i < replies.size(); ++i) check_ok("jobrouter_complete", job_ids[i], replies[i]);
+    }
+
     std::size_t pending() const override { return store_->pending_count(); }
 
     std::optional<std::size_t> external_bytes() const override {
@@ -69,6 +100,20 @@ public:
         const auto at = info.find(key);
         if (at == std::string::npos) return std::nullopt;
         return static_cast<std::size_t>(std::stoull(info.substr(at + key.size())));
+    }
+
+    std::optional<double> server_cpu_seconds() const override {
+        const std::string info = store_->conn().command({"INFO", "cpu"}).text();
+        double total = 0;
+        int found = 0;
+        for (const char* key : {"used_cpu_sys_main_thread:", "used_cpu_user_main_thread:"}) {
+            const auto at = info.find(key);
+            if (at == std::string::npos) continue;
+            total += std::stod(info.substr(at + std::char_traits<char>::length(key)));
+            ++found;
+        }
+        if (found != 2) return std::nullopt;
+        return total;
     }
 
     void for_each_pending(const std::function<void(const job_class&)>& f) const override {
@@ -87,6 +132,12 @@ public:
     }
 
 private:
+    static void check_ok(std::string_view function, std::string_view subject, const redis::reply& r) {
+        if (r.is_array() && !r.elements.empty() && r.elements[0].text() == "ok") return;
+        const std::string got = r.is_array() && !r.elements.empty() ? r.elements[0].text() : "a reply that is not a status array";
+        throw std::runtime_error(std::string(function) + " " + std::string(subject) + ": expected ok, got " + got);
+    }
+
     const strategy& strategy_;
     std::optional<std::size_t> emp_scan_;
     std::unique_ptr<redis::local_server> server_;
@@ -95,6 +146,8 @@ private:
     mutable std::unordered_map<std::string, std::unique_ptr<job_class>> classes_;
     std::unordered_map<std::string, worker_capabilities> workers_;
     std::string last_;
+    time_ms now_ = 0;
+    std::vector<std::vector<std::string>> commands_;
 };
 
 }  // namespace

@@ -43,6 +43,7 @@ struct bench_config {
     std::size_t http_clients = 4;            ///< http: keep-alive connections submitting
     std::size_t http_workers = 16;           ///< http: external workers long-polling
     std::size_t http_jobs = 50'000;          ///< http: submissions per run
+    std::size_t in_flight = 1;               ///< claims in flight at once (run_plan::in_flight)
 };
 
 /// A number a scenario reports beside the fixed columns (table: "name=value").

@@ -54,6 +54,15 @@ std::vector<store_entry>& store_registry() {
 
 }  // namespace
 
+void bench_store::claim_each(std::span<const std::string> worker_ids, std::vector<std::string>& ids) {
+    ids.clear();
+    for (const std::string& w : worker_ids) ids.emplace_back(claim(w));
+}
+
+void bench_store::complete_each(std::span<const std::string> job_ids) {
+    for (const std::string& id : job_ids) complete(id);
+}
+
 std::unique_ptr<bench_store> make_memory_store(const store_context& ctx) { return std::make_unique<memory_store>(ctx); }
 
 void register_store(store_entry e) { store_registry().push_back(std::move(e)); }

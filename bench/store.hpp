@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,12 +38,21 @@ public:
     /// valid until the job is completed.
     virtual std::string_view claim(std::string_view worker_id) = 0;
     virtual void complete(std::string_view job_id) = 0;
+    /// Claims for each of `worker_ids` (distinct workers) as if they all asked at once, and puts
+    /// each claimed job's id, or "", in `ids`. A store that can keep several calls in flight
+    /// (redis: pipelined on its connection) does so; the default claims one at a time.
+    virtual void claim_each(std::span<const std::string> worker_ids, std::vector<std::string>& ids);
+    /// Completes each job of `job_ids` (all assigned), as claim_each.
+    virtual void complete_each(std::span<const std::string> job_ids);
     virtual std::size_t pending() const = 0;
     /// Calls f with the class of every pending job (unreached-job counts).
     virtual void for_each_pending(const std::function<void(const job_class&)>& f) const = 0;
     /// Bytes the store's data takes outside this process (a Redis server's used_memory), or
     /// nullopt when the data lives in this process (the memory scenario then measures its RSS).
     virtual std::optional<std::size_t> external_bytes() const { return std::nullopt; }
+    /// CPU seconds the store's server has used so far (a Redis server's main thread, INFO cpu),
+    /// or nullopt when the store runs in this process.
+    virtual std::optional<double> server_cpu_seconds() const { return std::nullopt; }
 };
 
 /// What a store is built with. Both must outlive the store.

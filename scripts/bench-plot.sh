@@ -3,6 +3,8 @@
 # jobrouter-bench CSV (--format csv or --csv FILE): one line per strategy x store found in the
 # file, so a new store (redis) or strategy shows up without changing this script. Installs
 # gnuplot (gnuplot-nox; a bench-only dependency, not in REQUIRED_PACKAGES) when missing.
+# Memory rows run one claim at a time on one thread; redis rows say how many were in flight
+# (in_flight in the CSV's metrics).
 #
 #   scripts/bench-plot.sh [CSV [OUT.svg|OUT.png]]
 #       default CSV: bench/results/bench.csv; default OUT: claims-vs-backlog.svg beside the CSV
@@ -19,16 +21,21 @@ ensure_packages gnuplot-nox
 data="$(mktemp)"
 trap 'rm -f "$data"' EXIT
 # One block per "strategy/store" (sorted, blocks separated by two blank lines, as gnuplot's
-# `index` wants): backlog (from the metrics column's backlog=N), ops/s, ops_per_cpu_s. Solid
-# lines are claims per wall-clock second; dashed ones, in the same colour, claims per second of
-# the bench thread's CPU time, which a busy machine disturbs far less.
+# `index` wants): backlog (from the metrics column's backlog=N), ops/s, claims per CPU-second.
+# Solid lines are claims per wall-clock second; dashed ones, in the same colour, claims per
+# CPU-second, which a busy machine disturbs far less: of the bench thread for a store in the
+# bench's process (ops_per_cpu_s), of the server for a store with one (ops_per_server_cpu_s:
+# Redis's main thread). The y axis is logarithmic: the stores are orders of magnitude apart.
 awk -F, 'NR > 1 && $1 ~ /^claim-backlog-scaling\// && match($8, /backlog=[0-9]+/) {
            backlog = substr($8, RSTART + 8, RLENGTH - 8)
-           cpu = match($8, /ops_per_cpu_s=[0-9.]+/) ? substr($8, RSTART + 14, RLENGTH - 14) : "NaN"
-           print $2 "/" $3 "\t" backlog "\t" $4 "\t" cpu }' "$csv" |
+           cpu = "NaN"; who = "bench-CPU"
+           if (match($8, /ops_per_server_cpu_s=[0-9.]+/)) { cpu = substr($8, RSTART + 21, RLENGTH - 21); who = "server-CPU" }
+           else if (match($8, /ops_per_cpu_s=[0-9.]+/)) cpu = substr($8, RSTART + 14, RLENGTH - 14)
+           print $2 "/" $3 "\t" backlog "\t" $4 "\t" cpu "\t" who }' "$csv" |
   sort -t "$(printf '\t')" -k1,1 -k2,2n |
-  awk -F '\t' '$1 != key { if (NR > 1) printf "\n\n"; key = $1; print "# " key } { print $2 "\t" $3 "\t" $4 }' >"$data"
-series="$(sed -n 's/^# //p' "$data")"
+  awk -F '\t' '$1 != key { if (NR > 1) printf "\n\n"; key = $1; print "# " key " " $5 } { print $2 "\t" $3 "\t" $4 }' >"$data"
+series="$(sed -n 's/^# \([^ ]*\) .*/\1/p' "$data")"
+kinds="$(sed -n 's/^# [^ ]* //p' "$data")"
 [ -n "$series" ] || { log "bench-plot: $csv has no claim-backlog-scaling rows (run the bench with --scenarios claim-backlog-scaling)"; exit 1; }
 
 case "$out" in
@@ -38,9 +45,11 @@ case "$out" in
 esac
 plots=""
 i=0
+set -- $kinds
 for s in $series; do
   plots="$plots${plots:+, }'$data' index $i using 1:2 with linespoints lw 2 pt 7 lc $((i + 1)) title '$s claims/s'"
-  plots="$plots, '$data' index $i using 1:3 with linespoints lw 1 pt 6 dt 2 lc $((i + 1)) title '$s per CPU-second'"
+  plots="$plots, '$data' index $i using 1:3 with linespoints lw 1 pt 6 dt 2 lc $((i + 1)) title '$s per ${1:-bench-CPU} second'"
+  shift || true
   i=$((i + 1))
 done
 gnuplot <<GNUPLOT
@@ -48,13 +57,14 @@ set terminal $terminal
 set output '$out'
 set title 'claim-backlog-scaling: claims/s against pending backlog ($(basename "$csv"))' noenhanced
 set xlabel 'pending jobs (backlog)'
-set ylabel 'claims/s (claim + complete, one thread)'
+set ylabel 'claims/s (claim + complete)'
 set logscale x 10
+set logscale y 10
 set autoscale xfix
 set offsets graph 0.05, graph 0.05, 0, 0
 set format x '%.0s%c'
-set format y '%.0f'
-set yrange [0:*]
+set format y '%.0s%c'
+set yrange [*:*]
 set grid
 set key below noenhanced spacing 1.2
 set bmargin 9

@@ -103,6 +103,34 @@ BOOST_AUTO_TEST_CASE(errors_name_the_command_and_the_redis_error) {
     c.command({"DEL", "a-string"});
 }
 
+// pipeline: every command is sent before a reply is read; replies come back in order; an error
+// reply names its command, and the replies after it are still read, so the connection goes on.
+BOOST_AUTO_TEST_CASE(pipeline_keeps_order_and_survives_an_error_reply) {
+    connection c = redis_fixture::server->connect(0);
+    const std::vector<std::vector<std::string>> ok{
+        {"SET", "p-a", "1"}, {"INCR", "p-a"}, {"GET", "p-a"}, {"RPUSH", "p-l", "x", "y"}, {"LRANGE", "p-l", "0", "-1"}};
+    const std::vector<reply> r = c.pipeline(ok);
+    BOOST_REQUIRE(r.size() == 5u);
+    BOOST_TEST(r[1].integer == 2);
+    BOOST_TEST(r[2].str == "2");
+    BOOST_TEST(r[3].integer == 2);
+    BOOST_REQUIRE(r[4].elements.size() == 2u);
+    BOOST_TEST(r[4].elements[1].str == "y");
+
+    const std::vector<std::vector<std::string>> bad{{"INCR", "p-a"}, {"HGET", "p-l", "f"}, {"INCR", "p-a"}};
+    try {
+        c.pipeline(bad);
+        BOOST_FAIL("HGET on a list must fail");
+    } catch (const redis_error& e) {
+        const std::string what = e.what();
+        BOOST_TEST(what.find("HGET") != std::string::npos, what);
+        BOOST_TEST(what.find("WRONGTYPE") != std::string::npos, what);
+    }
+    // Both INCRs ran, and the next command gets its own reply, not a leftover one.
+    BOOST_TEST(c.command({"GET", "p-a"}).str == "4");
+    c.command({"DEL", "p-a", "p-l"});
+}
+
 BOOST_AUTO_TEST_CASE(library_loads_and_refuses_to_downgrade_a_newer_one) {
     connection c = redis_fixture::server->connect(0);
     BOOST_TEST(function_library_version() >= 1);

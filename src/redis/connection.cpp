@@ -102,7 +102,15 @@ std::string connection::describe(std::span<const std::string> args) const {
     return out;
 }
 
-reply connection::command(std::span<const std::string> args) {
+void connection::fail_io(std::span<const std::string> args) {
+    std::string why = ctx_->err ? ctx_->errstr : "no reply";
+    // After an I/O error hiredis cannot be used again.
+    redisFree(ctx_);
+    ctx_ = nullptr;
+    throw redis_error(describe(args) + ": " + why);
+}
+
+void connection::append(std::span<const std::string> args) {
     if (!ctx_) throw redis_error(describe(args) + ": the connection was closed");
     std::vector<const char*> argv;
     std::vector<std::size_t> lens;
@@ -112,17 +120,35 @@ reply connection::command(std::span<const std::string> args) {
         argv.push_back(a.data());
         lens.push_back(a.size());
     }
-    reply_ptr r(static_cast<redisReply*>(redisCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data())));
-    if (!r) {
-        std::string why = ctx_->err ? ctx_->errstr : "no reply";
-        // After an I/O error hiredis cannot be used again.
-        redisFree(ctx_);
-        ctx_ = nullptr;
-        throw redis_error(describe(args) + ": " + why);
-    }
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) fail_io(args);
+}
+
+reply connection::read_reply(std::span<const std::string> args, std::string& error_text) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) fail_io(args);
+    reply_ptr r(static_cast<redisReply*>(raw));
+    return copy_reply(r.get(), error_text);
+}
+
+reply connection::command(std::span<const std::string> args) {
+    append(args);
     std::string error_text;
-    reply out = copy_reply(r.get(), error_text);
+    reply out = read_reply(args, error_text);
     if (!error_text.empty()) throw redis_error(describe(args) + ": " + error_text);
+    return out;
+}
+
+std::vector<reply> connection::pipeline(std::span<const std::vector<std::string>> commands) {
+    for (const std::vector<std::string>& args : commands) append(args);
+    std::vector<reply> out;
+    out.reserve(commands.size());
+    std::string first_error;
+    for (const std::vector<std::string>& args : commands) {
+        std::string error_text;
+        out.push_back(read_reply(args, error_text));
+        if (!error_text.empty() && first_error.empty()) first_error = describe(args) + ": " + error_text;
+    }
+    if (!first_error.empty()) throw redis_error(first_error);
     return out;
 }
 

@@ -54,11 +54,22 @@ public:
     reply command(std::span<const std::string> args);
     reply command(std::initializer_list<std::string> args) { return command(std::vector<std::string>(args)); }
 
+    /// Sends every command before reading any reply (pipelining: one round trip for all), and
+    /// returns the replies in order. Throws like command(); after an error reply the remaining
+    /// replies are still read, so the connection stays usable.
+    std::vector<reply> pipeline(std::span<const std::vector<std::string>> commands);
+
     const redis_url& url() const { return url_; }
 
 private:
     connection(redis_url url, redisContext* ctx) : url_(std::move(url)), ctx_(ctx) {}
     std::string describe(std::span<const std::string> args) const;
+    /// Queues a command in hiredis's output buffer (sent by the next read).
+    void append(std::span<const std::string> args);
+    /// Reads the next reply; an error reply in it goes to error_text.
+    reply read_reply(std::span<const std::string> args, std::string& error_text);
+    /// Closes the connection after an I/O error and throws, naming the command.
+    [[noreturn]] void fail_io(std::span<const std::string> args);
 
     redis_url url_;
     redisContext* ctx_ = nullptr;

@@ -31,7 +31,7 @@ kinds stay apart (D9); numbers are compared as the doubles cjson reads (strtod, 
 `<` on strings uses strcoll; ids are compared byte-wise with `bytes_greater` instead.
 --]]
 
-local LIBRARY_VERSION = 2
+local LIBRARY_VERSION = 3
 
 local PENDING = 'jobs:pending'
 local TIMERS = 'jobrouter:timers'
@@ -47,8 +47,45 @@ local function heads_key(service_required) return 'jobrouter:heads:' .. service_
 local function head_ids_key(service_required) return 'jobrouter:head_ids:' .. service_required end
 local function head_scores_key(service_required) return 'jobrouter:head_scores:' .. service_required end
 
--- Integers up to 2^53 as plain digits (tostring would write 4.5e+15).
-local function num(x) return string.format('%.17g', x) end
+-- The three index keys of a service_required, built once per Lua state (a claim names them for
+-- every key the worker offers); bounded like the memo below.
+local SERVICE_KEYS_LIMIT = 10000
+local service_keys, service_keys_size = {}, 0
+local function index_keys(service_required)
+  local k = service_keys[service_required]
+  if not k then
+    if service_keys_size >= SERVICE_KEYS_LIMIT then service_keys, service_keys_size = {}, 0 end
+    k = { heads = heads_key(service_required), ids = head_ids_key(service_required),
+          scores = head_scores_key(service_required) }
+    service_keys[service_required] = k
+    service_keys_size = service_keys_size + 1
+  end
+  return k
+end
+
+-- Integers up to 2^53 as plain digits (tostring would write 4.5e+15). Times are whole ms: '%d'
+-- writes them the same as '%.17g' for far less work (glibc's float formatting is slow).
+local function num(x)
+  if x == math.floor(x) and x > -9007199254740992 and x < 9007199254740992 then return string.format('%d', x) end
+  return string.format('%.17g', x)
+end
+
+-- Decimal text -> number, for texts that repeat: head scores (ties are common) and the
+-- configuration. Bounded like the memo below. (tonumber runs strtod, which is slow for numbers of
+-- 14+ digits; a table lookup of an interned string is not.)
+local NUMBERS_LIMIT = 100000
+local numbers, numbers_size = {}, 0
+local function cached_number(text)
+  local x = numbers[text]
+  if x == nil then
+    x = tonumber(text)
+    if x == nil then return nil end
+    if numbers_size >= NUMBERS_LIMIT then numbers, numbers_size = {}, 0 end
+    numbers[text] = x
+    numbers_size = numbers_size + 1
+  end
+  return x
+end
 
 ---------------------------------------------------------------------------------------------
 -- JSON with kinds kept apart
@@ -131,20 +168,36 @@ local function json_equal(a, b)
   return true
 end
 
--- memcmp order, as ZREVRANGE ranks equal scores. Ids share long prefixes (j0000012345), so the
--- common prefix is skipped 8 bytes at a time.
+-- memcmp order, as ZREVRANGE ranks equal scores. A claim whose classes' heads tie compares
+-- ids once per class, so this reads 8 bytes of each id per C call (string.byte with a range)
+-- and compares them in Lua, instead of a call per byte. (The string library is not visible
+-- while the library loads, so string.byte is looked up per call.)
 local function bytes_greater(a, b)
   if a == b then return false end
-  local n = #a
-  if #b < n then n = #b end
+  local byte = string.byte
+  local la, lb = #a, #b
+  local n = la
+  if lb < n then n = lb end
   local i = 1
-  while i + 7 <= n and string.sub(a, i, i + 7) == string.sub(b, i, i + 7) do i = i + 8 end
+  while i + 7 <= n do
+    local a1, a2, a3, a4, a5, a6, a7, a8 = byte(a, i, i + 7)
+    local b1, b2, b3, b4, b5, b6, b7, b8 = byte(b, i, i + 7)
+    if a1 ~= b1 then return a1 > b1 end
+    if a2 ~= b2 then return a2 > b2 end
+    if a3 ~= b3 then return a3 > b3 end
+    if a4 ~= b4 then return a4 > b4 end
+    if a5 ~= b5 then return a5 > b5 end
+    if a6 ~= b6 then return a6 > b6 end
+    if a7 ~= b7 then return a7 > b7 end
+    if a8 ~= b8 then return a8 > b8 end
+    i = i + 8
+  end
   while i <= n do
-    local x, y = string.byte(a, i), string.byte(b, i)
+    local x, y = byte(a, i), byte(b, i)
     if x ~= y then return x > y end
     i = i + 1
   end
-  return #a > #b
+  return la > lb
 end
 
 local function bytes_less(a, b) return bytes_greater(b, a) end
@@ -317,38 +370,81 @@ local function class_passes(m, class_id, head, service_required, workflow_id)
 end
 
 -- The score and id of the head job of each class in `classes`, from
--- jobrouter:head_scores:<service_required> and jobrouter:head_ids:<service_required>, two calls
--- for all of them and without Redis formatting a double (as ZREVRANGE WITHSCORES would). A class
--- missing there (a database written by library version 1) is read from its sorted set.
-local function heads_of(service_required, classes)
-  local scores = redis.call('HMGET', head_scores_key(service_required), unpack(classes))
-  local ids = redis.call('HMGET', head_ids_key(service_required), unpack(classes))
-  for i = 1, #classes do
-    if scores[i] and ids[i] then
-      scores[i] = tonumber(scores[i])
+-- jobrouter:head_scores:<service_required> and jobrouter:head_ids:<service_required>, without
+-- Redis formatting a double (as ZREVRANGE WITHSCORES would). A class missing there (a database
+-- written by library version 1) is read from its sorted set. Ids are read, in one call, only
+-- for the classes a claim could take: not known to fail (`verdicts`) and not below
+-- `best_score`, the best match so far; the first class below it ends the list, so the first
+-- result is how many of `classes` were looked at. The last result holds the score texts read
+-- from head_scores (false for a class read from its sorted set), so that a claim can tell
+-- whether its class's stored head score changes.
+local function head_of_class(class_id)
+  local head = redis.call('ZREVRANGE', class_key(class_id), '0', '0', 'WITHSCORES')
+  return tonumber(head[2]), head[1]
+end
+
+local function heads_of(service_required, classes, verdicts, best_score)
+  local k = index_keys(service_required)
+  local texts = redis.call('HMGET', k.scores, unpack(classes))
+  local n, scores, ids, wanted, at = #classes, {}, {}, {}, {}
+  for i = 1, n do
+    local text, score = texts[i], nil
+    if text then
+      score = cached_number(text)
     else
-      local head = redis.call('ZREVRANGE', class_key(classes[i]), 0, 0, 'WITHSCORES')
-      scores[i], ids[i] = tonumber(head[2]), head[1]
+      score, ids[i] = head_of_class(classes[i])
+      texts[i] = false
+    end
+    scores[i] = score
+    if best_score and score < best_score then
+      n = i
+      break
+    end
+    if text and verdicts[classes[i]] ~= false then
+      wanted[#wanted + 1] = classes[i]
+      at[#at + 1] = i
     end
   end
-  return scores, ids
+  if #wanted > 0 then
+    local got = redis.call('HMGET', k.ids, unpack(wanted))
+    for j = 1, #wanted do
+      local i = at[j]
+      if got[j] then
+        ids[i] = got[j]
+      else
+        scores[i], ids[i] = head_of_class(classes[i])
+        texts[i] = false
+      end
+    end
+  end
+  return n, scores, ids, texts
 end
 
 -- The best pending job for a worker (its memo entry) offering `keys` (service_required
 -- values), or nil. Classes come by their heads' scores, HEAD_BATCH at a time, with their heads
--- read in one call.
+-- read in one call. The fourth result is the best job's score text as stored in
+-- jobrouter:head_scores (false when its class was read from its sorted set).
 local HEAD_BATCH = 16
+local HEAD_BATCH_TEXT = '16'
 local function find_best(keys, m, workflow_id)
-  local best_id, best_score, best_class, best_key
+  local best_id, best_score, best_class, best_key, best_text
   local verdicts = m.verdicts
   for _, key in ipairs(keys) do
     if type(key) == 'string' then
-      local heads, offset, done = heads_key(key), 0, false
+      local heads, offset, done = index_keys(key).heads, 0, false
+      -- Once there is a match, only classes whose head scores at least as high can beat it.
+      local floor
+      if best_score then floor = best_text or string.format('%.17g', best_score) end
       while not done do
-        local classes = redis.call('ZREVRANGE', heads, offset, offset + HEAD_BATCH - 1)
+        local classes
+        if floor then
+          classes = redis.call('ZREVRANGEBYSCORE', heads, '+inf', floor, 'LIMIT', tostring(offset), HEAD_BATCH_TEXT)
+        else
+          classes = redis.call('ZREVRANGE', heads, tostring(offset), tostring(offset + HEAD_BATCH - 1))
+        end
         if #classes == 0 then break end
-        local scores, ids = heads_of(key, classes)
-        for i = 1, #classes do
+        local n, scores, ids, texts = heads_of(key, classes, verdicts, best_score)
+        for i = 1, n do
           local class_id, score, head = classes[i], scores[i], ids[i]
           -- Once a class is below the best, all after it are.
           if best_score and score < best_score then done = true break end
@@ -356,7 +452,7 @@ local function find_best(keys, m, workflow_id)
           if head and verdicts[class_id] ~= false
               and (not best_score or score > best_score or bytes_greater(head, best_id))
               and class_passes(m, class_id, head, key, workflow_id) then
-            best_id, best_score, best_class, best_key = head, score, class_id, key
+            best_id, best_score, best_class, best_key, best_text = head, score, class_id, key, texts[i]
           end
         end
         if #classes < HEAD_BATCH then break end
@@ -364,7 +460,7 @@ local function find_best(keys, m, workflow_id)
       end
     end
   end
-  return best_id, best_class, best_key
+  return best_id, best_class, best_key, best_text
 end
 
 ---------------------------------------------------------------------------------------------
@@ -373,36 +469,49 @@ end
 -- jobrouter:heads:<service_required> scores each class by its head job;
 -- jobrouter:head_scores:<service_required> and jobrouter:head_ids:<service_required> hold that
 -- job's score (the text it was submitted with, read from its hash) and id.
-local function refresh_head(class_id, service_required)
-  local head = redis.call('ZREVRANGE', class_key(class_id), 0, 0)[1]
+-- `stored_score`, when given, is the class's score text now in head_scores (a claim knows it):
+-- when the new head has the same score, the heads sorted set and head_scores already say so
+-- and only head_ids is written.
+local function refresh_head(class_id, service_required, stored_score)
+  local k = index_keys(service_required)
+  local head = redis.call('ZREVRANGE', class_key(class_id), '0', '0')[1]
   if not head then
-    redis.call('ZREM', heads_key(service_required), class_id)
-    redis.call('HDEL', head_scores_key(service_required), class_id)
-    redis.call('HDEL', head_ids_key(service_required), class_id)
+    redis.call('ZREM', k.heads, class_id)
+    redis.call('HDEL', k.scores, class_id)
+    redis.call('HDEL', k.ids, class_id)
   else
     local score = redis.call('HGET', job_key(head), 'score')
-    redis.call('ZADD', heads_key(service_required), score, class_id)
-    redis.call('HSET', head_scores_key(service_required), class_id, score)
-    redis.call('HSET', head_ids_key(service_required), class_id, head)
+    if score ~= stored_score then
+      redis.call('ZADD', k.heads, score, class_id)
+      redis.call('HSET', k.scores, class_id, score)
+    end
+    redis.call('HSET', k.ids, class_id, head)
   end
 end
 
 local function index_insert(id)
   local f = redis.call('HMGET', job_key(id), 'score', 'class', 'service_required')
   redis.call('ZADD', PENDING, f[1], id)
-  redis.call('ZADD', class_key(f[2]), f[1], id)
-  refresh_head(f[2], f[3])
+  local class = class_key(f[2])
+  redis.call('ZADD', class, f[1], id)
+  -- Unless the job is its class's new head, the head keys already hold the right head.
+  if redis.call('ZREVRANGE', class, '0', '0')[1] ~= id then return end
+  local k = index_keys(f[3])
+  redis.call('ZADD', k.heads, f[1], f[2])
+  redis.call('HSET', k.scores, f[2], f[1])
+  redis.call('HSET', k.ids, f[2], id)
 end
 
--- `class_id` and `service_required` may be given when the caller knows them (a claim does).
-local function index_erase(id, class_id, service_required)
+-- `class_id` and `service_required` may be given when the caller knows them (a claim does), and
+-- then `stored_score`: see refresh_head.
+local function index_erase(id, class_id, service_required, stored_score)
   if not class_id then
     local f = redis.call('HMGET', job_key(id), 'class', 'service_required')
     class_id, service_required = f[1], f[2]
   end
   redis.call('ZREM', PENDING, id)
   redis.call('ZREM', class_key(class_id), id)
-  refresh_head(class_id, service_required)
+  refresh_head(class_id, service_required, stored_score)
 end
 
 ---------------------------------------------------------------------------------------------
@@ -412,9 +521,9 @@ local function load_config()
   local m = redis.call('HMGET', META, 'now', 'lease_ms', 'retry_backoff_ms', 'retry_backoff_max_ms', 'strategy')
   return {
     now = tonumber(m[1]) or 0,
-    lease = tonumber(m[2]) or 60000,
-    base = tonumber(m[3]) or 1000,
-    cap = tonumber(m[4]) or 60000,
+    lease = m[2] and cached_number(m[2]) or 60000,
+    base = m[3] and cached_number(m[3]) or 1000,
+    cap = m[4] and cached_number(m[4]) or 60000,
     strategy = m[5] or 'job-type',
   }
 end
@@ -458,7 +567,7 @@ end
 
 local function apply_due(cfg)
   while true do
-    local due = redis.call('ZRANGEBYSCORE', TIMERS, '-inf', num(cfg.now), 'LIMIT', 0, 1)
+    local due = redis.call('ZRANGEBYSCORE', TIMERS, '-inf', cfg.now_text or num(cfg.now), 'LIMIT', '0', '1')
     if #due == 0 then return end
     local id = due[1]
     redis.call('ZREM', TIMERS, id)
@@ -482,7 +591,10 @@ local function begin(now_arg)
   if not t then error('jobrouter: now must be a number of ms, got ' .. tostring(now_arg)) end
   if t > cfg.now then
     cfg.now = t
-    redis.call('HSET', META, 'now', num(t))
+    cfg.now_text = num(t)
+    redis.call('HSET', META, 'now', cfg.now_text)
+  else
+    cfg.now_text = num(cfg.now)
   end
   apply_due(cfg)
   return cfg
@@ -502,19 +614,36 @@ local function hash_to_table(flat)
   return t
 end
 
--- The pending job `id` goes to worker `worker_id` with a fresh lease.
-local function assign(cfg, id, worker_id, class_id, service_required)
-  index_erase(id, class_id, service_required)
+-- Sets job[field] = value and, when that changes it, adds the pair to `changed` (HSET arguments).
+local function set_field(job, changed, field, value)
+  if job[field] ~= value then
+    job[field] = value
+    changed[#changed + 1] = field
+    changed[#changed + 1] = value
+  end
+end
+
+-- The pending job `id` goes to worker `worker_id` with a fresh lease. A claim passes the class
+-- and service_required it found the job under, and the class's stored head score (find_best).
+local function assign(cfg, id, worker_id, class_id, service_required, stored_score)
   local key = job_key(id)
   -- The job as it will be once assigned, read once: written back and copied to the worker.
   local job = hash_to_table(redis.call('HGETALL', key))
+  index_erase(id, class_id, service_required, stored_score)
   local attempts = (tonumber(job.attempts) or 0) + 1
-  local now, deadline = num(cfg.now), num(cfg.now + cfg.lease)
-  job.status, job.attempts, job.retry_count, job.worker_id = 'assigned', tostring(attempts), tostring(attempts - 1), worker_id
-  job.assigned_at, job.started_at, job.progress, job.lease_deadline = now, '', '0', deadline
-  -- started_at '' until the first progress of this attempt.
-  redis.call('HSET', key, 'status', 'assigned', 'attempts', job.attempts, 'retry_count', job.retry_count,
-    'worker_id', worker_id, 'assigned_at', now, 'started_at', '', 'progress', '0', 'lease_deadline', deadline)
+  local now = cfg.now_text or num(cfg.now)
+  -- Only the fields that change are written (a first attempt's retry_count and progress are
+  -- already 0). started_at is '' until the first progress of this attempt.
+  local changed = {}
+  set_field(job, changed, 'status', 'assigned')
+  set_field(job, changed, 'attempts', tostring(attempts))
+  set_field(job, changed, 'retry_count', tostring(attempts - 1))
+  set_field(job, changed, 'worker_id', worker_id)
+  set_field(job, changed, 'assigned_at', now)
+  set_field(job, changed, 'started_at', '')
+  set_field(job, changed, 'progress', '0')
+  set_field(job, changed, 'lease_deadline', num(cfg.now + cfg.lease))
+  redis.call('HSET', key, unpack(changed))
   redis.call('ZADD', TIMERS, num(cfg.now + cfg.lease + 1), id)
   -- As EMP: the worker's active jobs hold the job as JSON, and the worker is busy with it.
   redis.call('HSET', active_key(worker_id), id, cjson.encode(job))
@@ -607,9 +736,9 @@ local function jobrouter_claim(_, args)
     m.keys[keys_json] = keys
     memo_size = memo_size + 1
   end
-  local best, class_id, service_required = find_best(keys, m, w[4] or '')
+  local best, class_id, service_required, stored_score = find_best(keys, m, w[4] or '')
   if not best then return { 'ok' } end
-  assign(cfg, best, id, class_id, service_required)
+  assign(cfg, best, id, class_id, service_required, stored_score)
   return { 'ok', best }
 end
 
@@ -622,7 +751,7 @@ local function jobrouter_complete(_, args)
   if not status then return { 'unknown_job' } end
   if not is_running(status) then return { 'not_assigned', status } end
   release_from_worker(id, holder)
-  redis.call('HSET', job_key(id), 'status', 'completed', 'worker_id', holder, 'completed_at', num(cfg.now),
+  redis.call('HSET', job_key(id), 'status', 'completed', 'worker_id', holder, 'completed_at', cfg.now_text,
     'progress', '100', 'result', args[3])
   return { 'ok' }
 end
@@ -734,9 +863,9 @@ local function find_matching_job(_, args)
   local cfg = begin(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
   local workflow_id = caps.workflow_id
   if type(workflow_id) ~= 'string' then workflow_id = '' end
-  local best, class_id, service_required = find_best(emp_offered_keys(caps), m, workflow_id)
+  local best, class_id, service_required, stored_score = find_best(emp_offered_keys(caps), m, workflow_id)
   if not best then return nil end
-  assign(cfg, best, caps.worker_id, class_id, service_required)
+  assign(cfg, best, caps.worker_id, class_id, service_required, stored_score)
   return cjson.encode({ jobId = best, job = hash_to_table(redis.call('HGETALL', job_key(best))) })
 end
 
