@@ -55,6 +55,8 @@ public:
     reply command(std::initializer_list<std::string> args) { return command(std::vector<std::string>(args)); }
 
     const redis_url& url() const { return url_; }
+    /// False once an I/O error or a timeout closed the connection (it cannot be used again).
+    bool is_open() const { return ctx_ != nullptr; }
 
 private:
     connection(redis_url url, redisContext* ctx) : url_(std::move(url)), ctx_(ctx) {}
