@@ -192,3 +192,16 @@ BOOST_AUTO_TEST_CASE(kill_9_serve_then_redis_and_every_acknowledged_job_is_there
     BOOST_TEST(next.id == "r3");
     BOOST_TEST(second.running());
 }
+
+BOOST_AUTO_TEST_CASE(an_unreachable_redis_at_start_exits_1_naming_it) {
+    scratch_dir dir;
+    const std::string port_file = (dir.path / "port").string();
+    // Port 1 on loopback: nothing listens there.
+    serve_child c(dir, serve_args(port_file, "redis://127.0.0.1:1/3"));
+    auto code = c.exit_code();
+    BOOST_REQUIRE_MESSAGE(code.has_value(), "serve did not exit; its stderr:\n" << c.stderr_text());
+    BOOST_TEST(*code == 1);
+    const std::string err = c.stderr_text();
+    BOOST_TEST(err.find("--store") != std::string::npos, err);
+    BOOST_TEST(err.find("127.0.0.1:1/3") != std::string::npos, err);
+}

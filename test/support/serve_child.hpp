@@ -100,6 +100,21 @@ public:
     }
     std::string stderr_text() const { return read_text_file(err_); }
 
+    /// The exit code once the child exited normally within `limit`; nothing otherwise.
+    std::optional<int> exit_code(std::chrono::seconds limit = std::chrono::seconds(20)) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (alive_ && std::chrono::steady_clock::now() < deadline) {
+            int status = 0;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                alive_ = false;
+                if (WIFEXITED(status)) return WEXITSTATUS(status);
+                return std::nullopt;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return std::nullopt;
+    }
+
     /// The port from --port-file, once the child wrote it (bounded).
     std::string wait_port(const std::filesystem::path& port_file, std::chrono::seconds limit = std::chrono::seconds(20)) {
         const auto deadline = std::chrono::steady_clock::now() + limit;
