@@ -71,8 +71,8 @@ void redis_link::schedule_reconnect() {
     reconnecting_ = true;
     timer_.expires_after(backoff_);
     timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;  // cancelled: the link may be gone
         reconnecting_ = false;
-        if (ec) return;
         ++attempt_;
         auto opened = open();
         if (opened) {
