@@ -21,10 +21,29 @@ jobrouter::test::redis_server& shared_redis() {
     return server;
 }
 
+// Subscriptions are asynchronous: workers join through `talker` (from a thread of its own)
+// until `listener`'s WebSocket client reports one, so that what follows is heard.
+void wait_until_heard(ws_client& listener, const std::string& talker_port) {
+    std::atomic<bool> heard{false};
+    std::thread prober([&heard, talker_port] {
+        http_client c("127.0.0.1", talker_port, 10s);
+        for (int i = 0; i < 100 && !heard; ++i) {
+            (void)c.post("/api/workers", R"({"worker_id":"probe-)" + std::to_string(i) + R"(","worker_type":"ext"})");
+            std::this_thread::sleep_for(100ms);
+        }
+    });
+    listener.until(
+        [](const json::object& e) { return str(e.at("event")) == "worker_joined" && str(e.at("worker_id")).rfind("probe-", 0) == 0; },
+        "worker_joined through the other process");
+    heard = true;
+    prober.join();
+}
+
 struct two_servers {
     server_fixture a, b;
-    void start() {
+    void start(const std::string& a_workers = "") {
         config ca;
+        ca.workers = a_workers;
         ca.store_url = shared_redis().url(0);
         a.start(ca);
         config cb;
@@ -62,20 +81,7 @@ BOOST_AUTO_TEST_CASE(events_reach_the_websocket_clients_of_every_process) {
     ws_client on_a(a.port, "/ws/events");
     ws_client on_b(b.port, "/ws/events");
     BOOST_REQUIRE_MESSAGE(on_a.open() && on_b.open(), on_a.error() << " / " << on_b.error());
-    // b subscribes to Redis asynchronously: workers join through a (from a thread of its own)
-    // until b's client reports one.
-    std::atomic<bool> heard{false};
-    std::thread prober([&, port = a.port] {
-        http_client c("127.0.0.1", port, 10s);
-        for (int i = 0; i < 100 && !heard; ++i) {
-            (void)c.post("/api/workers", R"({"worker_id":"probe-)" + std::to_string(i) + R"(","worker_type":"ext"})");
-            std::this_thread::sleep_for(100ms);
-        }
-    });
-    on_b.until([](const json::object& e) { return str(e.at("event")) == "worker_joined" && str(e.at("worker_id")).rfind("probe-", 0) == 0; },
-               "worker_joined through the other process");
-    heard = true;
-    prober.join();
+    wait_until_heard(on_b, a.port);
     a.register_worker("wa");
     const std::string id = a.submit(R"({"id":"ev-1","service_required":"ext"})");
     auto is = [](const char* kind) {
@@ -95,6 +101,22 @@ BOOST_AUTO_TEST_CASE(events_reach_the_websocket_clients_of_every_process) {
     auto e = on_a.until(is("completed"), "completed reported through the other process");
     BOOST_TEST(str(e.at("worker_id")) == "wa");
     on_b.until(is("completed"), "completed (own process)");
+}
+
+BOOST_AUTO_TEST_CASE(a_cancel_in_one_process_stops_the_in_process_worker_of_the_other) {
+    start("mock:1");  // a runs an in-process mock worker; b has none
+    ws_client on_a(a.port, "/ws/events");
+    BOOST_REQUIRE_MESSAGE(on_a.open(), on_a.error());
+    wait_until_heard(on_a, b.port);
+    const std::string first = b.submit(R"({"id":"long","service_required":"mock","payload":{"delay_ms":60000}})");
+    auto running = b.wait_running(first);
+    BOOST_TEST(str(running.at("worker_id")) == kMockWorker);
+    const std::string next = b.submit(R"({"id":"next","service_required":"mock","payload":{"delay_ms":10}})");
+    BOOST_TEST(b.post("/api/jobs/" + first + "/cancel", "").status == 200u);
+    // a hears the cancel, stops the connector, and its worker takes the next job.
+    auto done = b.wait_status(next, "completed");
+    BOOST_TEST(str(done.at("worker_id")) == kMockWorker);
+    BOOST_TEST(b.status_of(first) == "cancelled");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
