@@ -11,6 +11,7 @@
 #include "bench/measure.hpp"
 #include "bench/scenario.hpp"
 
+#include "redis/local_server.hpp"
 #include "strategies/strategy_registry.hpp"
 
 #include <stdexcept>
@@ -19,8 +20,9 @@ namespace jobrouter::bench {
 
 namespace {
 
-// serve keeps only its scheduler in memory; a store that serve cannot use gets no http row.
-constexpr std::string_view kServeStore = "memory";
+// The stores serve runs on: memory, and redis (serve --store redis://..., on a private
+// redis-server started for the row).
+bool serve_store(std::string_view store) { return store == "memory" || store == "redis"; }
 
 double per_job_us(std::chrono::nanoseconds cpu, std::size_t jobs) {
     return std::chrono::duration<double, std::micro>(cpu).count() / static_cast<double>(jobs);
@@ -32,15 +34,15 @@ public:
     std::string_view description() const override {
         return "serve in process on loopback, --http-clients connections submitting, --http-workers long-polling "
                "workers completing; op = one submission (POST /api/jobs); p50/p99 = submit-to-assign (submit sent "
-               "-> claim reply at a worker); memory store only";
+               "-> claim reply at a worker); memory and redis stores";
     }
     int order() const override { return 60; }
-    bool runs_on(std::string_view store) const override { return store == kServeStore; }
+    bool runs_on(std::string_view store) const override { return serve_store(store); }
 
     std::vector<bench_row> run(const bench_context& ctx) const override {
         std::vector<bench_row> rows;
         for (const store_entry* s : ctx.stores)
-            if (runs_on(s->name)) rows.push_back(run_one(ctx));
+            if (runs_on(s->name)) rows.push_back(run_one(ctx, std::string(s->name)));
         return rows;
     }
 
@@ -55,13 +57,19 @@ public:
     }
 
 private:
-    bench_row run_one(const bench_context& ctx) const {
+    bench_row run_one(const bench_context& ctx, const std::string& store) const {
         const bench_config& cfg = ctx.config;
         auto strat = make_strategy(cfg.strategy);
         if (!strat) throw std::invalid_argument(strat.error().text());
         release_free_memory();
 
-        inprocess_server srv(ctx.mapping, **strat);
+        std::unique_ptr<redis::local_server> redis_server;
+        if (store == "redis") {
+            auto started = redis::local_server::start();
+            if (!started) throw std::runtime_error("http [redis]: " + started.error().text());
+            redis_server = std::move(*started);
+        }
+        inprocess_server srv(ctx.mapping, **strat, redis_server ? redis_server->url(0) : std::string());
         http_load_options o;
         o.server = srv.endpoint();
         o.submitters = cfg.http_clients;
@@ -69,7 +77,7 @@ private:
         o.payload_bytes = cfg.payload_bytes;
         o.window = std::max<std::size_t>(256, 4 * cfg.http_workers);
         http_load load(o);
-        ctx.log << "  http [" << cfg.strategy << ", " << kServeStore << "]: server on " << o.server << ", "
+        ctx.log << "  http [" << cfg.strategy << ", " << store << "]: server on " << o.server << ", "
                 << o.submitters << " submitting connections, " << o.workers << " workers\n";
 
         // A run may take its time on a busy machine, but not forever: 60 s plus 2 ms a job.
@@ -102,7 +110,7 @@ private:
         bench_row row;
         row.scenario = "http";
         row.strategy = cfg.strategy;
-        row.store = std::string(kServeStore);
+        row.store = store;
         row.ops_per_s = median(submits_per_s);
         row.p50_us = to_assign.percentile_us(50);
         row.p99_us = to_assign.percentile_us(99);

@@ -1,6 +1,7 @@
 #include "bench/inprocess_server.hpp"
 
 #include "server/clock.hpp"
+#include "server/redis_job_service.hpp"
 #include "server/server.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -22,7 +23,8 @@ struct inprocess_server::impl {
     std::thread runner;
 };
 
-inprocess_server::inprocess_server(const service_mapping& mapping, const strategy& strat) : impl_(std::make_unique<impl>()) {
+inprocess_server::inprocess_server(const service_mapping& mapping, const strategy& strat, const std::string& redis_url)
+    : impl_(std::make_unique<impl>()) {
     server_settings settings;
     settings.listen = asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0);
     // serve's defaults, except what would end a bench run early: no lease or worker may expire
@@ -30,7 +32,17 @@ inprocess_server::inprocess_server(const service_mapping& mapping, const strateg
     settings.dispatching.scheduling.lease_ms = 600'000;
     settings.dispatching.worker_timeout_ms = 600'000;
     try {
-        impl_->srv = std::make_unique<server>(impl_->io, mapping, strat, settings, impl_->clock);
+        if (redis_url.empty()) {
+            impl_->srv = std::make_unique<server>(impl_->io, mapping, strat, settings, impl_->clock);
+        } else {
+            redis_service_options ro;
+            ro.dispatching = settings.dispatching;
+            auto url = redis::parse_redis_url(redis_url);
+            if (!url) throw std::runtime_error(url.error().text());
+            auto service = redis_job_service::create(impl_->io, mapping, strat, *url, ro, impl_->clock, make_origin("bench"));
+            if (!service) throw std::runtime_error(service.error().text());
+            impl_->srv = std::make_unique<server>(impl_->io, settings, std::move(*service));
+        }
         impl_->srv->start();
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("http: cannot start the in-process server on 127.0.0.1:0: ") + e.what());

@@ -12,14 +12,16 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
 
 namespace jobrouter::bench {
 
 class inprocess_server {
 public:
-    /// Starts listening on 127.0.0.1:0 (no in-process workers). Throws std::runtime_error when
-    /// the server cannot start. `mapping` and `strat` must outlive the server.
-    inprocess_server(const service_mapping& mapping, const strategy& strat);
+    /// Starts listening on 127.0.0.1:0 (no in-process workers), on the memory store, or on the
+    /// Redis store at `redis_url` when one is given. Throws std::runtime_error when the server
+    /// cannot start. `mapping` and `strat` must outlive the server.
+    inprocess_server(const service_mapping& mapping, const strategy& strat, const std::string& redis_url = {});
     ~inprocess_server();
     inprocess_server(const inprocess_server&) = delete;
     inprocess_server& operator=(const inprocess_server&) = delete;

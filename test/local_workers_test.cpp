@@ -2,6 +2,7 @@
 // the environment, jobs run through MockConnector, cancel, stop, refusal of worker types whose
 // connector is missing).
 #define BOOST_TEST_MODULE local_workers
+#include "server/dispatcher.hpp"
 #include "server/local_workers.hpp"
 #include "server/simulation_service.hpp"
 
@@ -103,9 +104,9 @@ BOOST_AUTO_TEST_CASE(worker_ids_are_machine_worker_type_index) {
     const std::vector<std::string> expected{"m1-worker-mock-0", "m1-worker-mock-1", "m1-worker-sim-0"};
     BOOST_TEST(w->ids() == expected, boost::test_tools::per_element());
 
-    BOOST_TEST(f.d.list_workers().empty());  // create() registers nothing
+    BOOST_TEST(f.d.list_workers().value().empty());  // create() registers nothing
     BOOST_REQUIRE(w->start_all());
-    const json::array listed = f.d.list_workers();
+    const json::array listed = f.d.list_workers().value();
     BOOST_REQUIRE(listed.size() == 3u);
     for (const auto& entry : listed) BOOST_TEST(entry.at("kind").as_string() == "in-process");
     BOOST_TEST(listed[2].at("worker_id").as_string() == "m1-worker-sim-0");
@@ -198,7 +199,7 @@ BOOST_AUTO_TEST_CASE(a_worker_type_whose_connector_this_build_lacks_is_refused) 
                "test-mapping.json: workers.rest.job_service_required_map[0]: serve cannot start worker type \"rest\": "
                "service \"ext\", connector \"ComfyUIConnector\": this build has no such connector (it has: "
                "MockConnector, SimulationHttpConnector, SimulationWebsocketConnector, HttpRestConnector, CommandConnector)");
-    BOOST_TEST(f.d.list_workers().empty());
+    BOOST_TEST(f.d.list_workers().value().empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_worker_type_whose_service_is_unknown_or_has_no_connector_is_refused) {
@@ -388,9 +389,9 @@ BOOST_AUTO_TEST_CASE(stop_lets_the_running_job_finish_and_takes_no_more) {
     const std::string first = f.submit(R"({"service_required":"mock","payload":{"delay_ms":30}})");
     BOOST_REQUIRE(f.run_until([&] { return w->running_jobs() == 1u; }));
     w->stop_all();
-    BOOST_TEST(f.d.list_workers().size() == 1u);  // the idle one left at once
+    BOOST_TEST(f.d.list_workers().value().size() == 1u);  // the idle one left at once
     const std::string later = f.submit(R"({"service_required":"mock","payload":{"delay_ms":1}})");
-    BOOST_REQUIRE(f.run_until([&] { return f.status(first) == "completed" && f.d.list_workers().empty(); }));
+    BOOST_REQUIRE(f.run_until([&] { return f.status(first) == "completed" && f.d.list_workers().value().empty(); }));
     BOOST_TEST(f.status(later) == "pending");
     BOOST_TEST(w->running_jobs() == 0u);
 }
@@ -404,7 +405,7 @@ BOOST_AUTO_TEST_CASE(jobs_handed_back_at_shutdown_stop_their_connectors) {
     w->stop_all();
     f.d.release_local_jobs();
     BOOST_TEST(f.status(slow) == "pending");
-    BOOST_REQUIRE(f.run_until([&] { return w->running_jobs() == 0u && f.d.list_workers().empty(); }));
+    BOOST_REQUIRE(f.run_until([&] { return w->running_jobs() == 0u && f.d.list_workers().value().empty(); }));
     BOOST_TEST(f.status(slow) == "pending");
     BOOST_TEST(f.job(slow).at("attempts").as_int64() == 0);  // handed back: the attempt is not counted
 }
@@ -433,7 +434,7 @@ BOOST_AUTO_TEST_CASE(a_destroyed_worker_leaves_the_dispatcher) {
         BOOST_REQUIRE(w->start_all());
         BOOST_REQUIRE(f.run_until([&] { return f.status(slow) == "in_progress"; }));
     }
-    BOOST_TEST(f.d.list_workers().empty());
+    BOOST_TEST(f.d.list_workers().value().empty());
     BOOST_TEST(f.status(slow) == "retrying");  // its attempt counted, as for any worker that leaves
     f.io.run_for(20ms);  // anything still queued for the gone worker is dropped harmlessly
 }

@@ -257,6 +257,8 @@ BOOST_AUTO_TEST_CASE(help_lists_every_option_with_its_default) {
         {"--listen", "(=127.0.0.1:7700)"},
         {"--mapping", ""},
         {"--strategy", "(=job-type)"},
+        {"--store", "(=memory)"},
+        {"--store-timeout-ms", "(=2000)"},
         {"--workers", "(=simulation:2)"},
         {"--machine-id", ""},
         {"--log-format", "(=text)"},
@@ -307,7 +309,8 @@ BOOST_AUTO_TEST_CASE(bad_flags_exit_2_with_a_message) {
     for (const auto& k :
          {case_{{"serve", "--no-such-flag"}, "no-such-flag"}, case_{{"serve", "--lease-ms", "soon"}, "lease-ms"},
           case_{{"serve", "--lease-ms", "0"}, "--lease-ms"}, case_{{"serve", "--log-level", "loud"}, "--log-level"},
-          case_{{"serve", "--listen", "nowhere"}, "--listen"}, case_{{"serve", "--strategy", "random"}, "random"}}) {
+          case_{{"serve", "--listen", "nowhere"}, "--listen"}, case_{{"serve", "--strategy", "random"}, "random"},
+          case_{{"serve", "--store", "postgres://db"}, "--store"}, case_{{"serve", "--store", "redis://h:notaport/0"}, "--store"}}) {
         BOOST_TEST_CONTEXT(k.args.back()) {
             child_process c(dir, k.args);
             BOOST_TEST(c.exit_code() == 2);

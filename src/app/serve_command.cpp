@@ -4,6 +4,7 @@
 #include "core/workers_spec.hpp"
 #include "server/local_workers.hpp"
 #include "server/log.hpp"
+#include "server/redis_job_service.hpp"
 #include "server/server.hpp"
 #include "server/simulation_service.hpp"
 #include "strategies/strategy_registry.hpp"
@@ -116,8 +117,22 @@ int run_serve_command(const std::vector<std::string>& args) {
     settings.shutdown_grace = std::chrono::milliseconds(o.shutdown_grace_ms);
 
     system_clock_source clock;
-    server srv(io, *mapping, **strat, settings, clock);
     const std::string machine_id = o.machine_id.empty() ? asio::ip::host_name() : o.machine_id;
+    // The store: memory (a dispatcher in this process) or Redis (the state in Redis).
+    std::unique_ptr<job_service> service;
+    if (o.store == "memory") {
+        service = std::make_unique<dispatcher>(io, *mapping, **strat, settings.dispatching, clock);
+    } else {
+        redis_service_options ro;
+        ro.dispatching = settings.dispatching;
+        ro.command_timeout = std::chrono::milliseconds(o.store_timeout_ms);
+        auto created = redis_job_service::create(io, *mapping, **strat, redis::parse_redis_url(o.store).value(), ro, clock,
+                                                 make_origin(machine_id));
+        if (!created) return fail_start("cannot use the Redis store (--store): " + created.error().text());
+        log::info("job store: redis", {{"redis", (*created)->url().display()}, {"origin", (*created)->origin()}});
+        service = std::move(*created);
+    }
+    server srv(io, settings, std::move(service));
     auto workers = local_workers::create(io, srv.get_dispatcher(), counts, machine_id, *capabilities,
                                          [](std::string_view m, const boost::json::object& f) { log::debug(m, f); });
     if (!workers) return fail_start("cannot start in-process workers: " + workers.error().text());
@@ -157,6 +172,7 @@ int run_serve_command(const std::vector<std::string>& args) {
     for (const auto& c : counts) worker_summary += (worker_summary.empty() ? "" : ",") + c.worker_type + ":" + std::to_string(c.count);
     log::info("jobrouter serving", {{"listen", bound.address().to_string() + ":" + std::to_string(bound.port())},
                                     {"strategy", std::string((*strat)->name())},
+                                    {"store", o.store == "memory" ? std::string("memory") : redis::parse_redis_url(o.store)->display()},
                                     {"mapping", mapping->source_name},
                                     {"workers", worker_summary.empty() ? "none" : worker_summary},
                                     {"machine_id", machine_id}});

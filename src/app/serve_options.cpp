@@ -1,5 +1,6 @@
 #include "app/serve_options.hpp"
 
+#include "redis/redis_url.hpp"
 #include "server/auth.hpp"
 
 #include <boost/program_options.hpp>
@@ -21,6 +22,8 @@ po::options_description describe_options(serve_options& o) {
         ("listen", po::value(&o.listen)->default_value(o.listen)->value_name("HOST:PORT"), "address to serve the HTTP API on (port 0: any free port)")
         ("mapping", po::value(&o.mapping_file)->value_name("FILE"), "service-mapping.json (default: the one compiled into the binary)")
         ("strategy", po::value(&o.strategy)->default_value(o.strategy)->value_name("NAME"), "matching strategy: job-type|service-name")
+        ("store", po::value(&o.store)->default_value(o.store)->value_name("STORE"), "where jobs, workers and leases live: memory (this process), or redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (Redis 7+: survives restarts, shared by several serve processes)")
+        ("store-timeout-ms", po::value(&o.store_timeout_ms)->default_value(o.store_timeout_ms)->value_name("N"), "with a Redis store: deadline of the connection and of each command; beyond it the request gets 503 and serve reconnects")
         ("workers", po::value(&o.workers)->default_value(o.workers)->value_name("SPEC"), "in-process workers, type:count,... (env WORKERS); \"none\" for none")
         ("machine-id", po::value(&o.machine_id)->value_name("ID"), "prefix of in-process worker ids (default: the host name)")
         ("log-format", po::value(&o.log_format)->default_value(o.log_format)->value_name("FMT"), "text|json")
@@ -159,7 +162,8 @@ result<serve_options> parse_serve_options(const std::vector<std::string>& args, 
                        within(o.max_ws_queue, 1, kMaxCount, "--max-ws-queue"),
                        within(o.max_ws_message_bytes, 1, 1LL << 30, "--max-ws-message-bytes"),
                        within(o.simulate_http_port, 0, 65535, "--simulate-http-port"),
-                       within(o.simulate_ws_port, 0, 65535, "--simulate-ws-port")}) {
+                       within(o.simulate_ws_port, 0, 65535, "--simulate-ws-port"),
+                       within(o.store_timeout_ms, 1, 600000, "--store-timeout-ms")}) {
         if (!check) return check.error();
     }
     // Tokens: checked without ever being echoed.
@@ -173,6 +177,10 @@ result<serve_options> parse_serve_options(const std::vector<std::string>& args, 
         return make_error("--log-format", "must be text or json, got " + quoted(o.log_format));
     if (o.log_level != "debug" && o.log_level != "info" && o.log_level != "warn" && o.log_level != "error")
         return make_error("--log-level", "must be debug, info, warn or error, got " + quoted(o.log_level));
+    if (o.store != "memory" && !redis::is_redis_url(o.store))
+        return make_error("--store", "must be memory or redis://HOST:PORT/DB, got " + quoted(o.store));
+    if (o.store != "memory")
+        if (auto url = redis::parse_redis_url(o.store, "--store"); !url) return url.error();
     if (o.listen.rfind(':') == std::string::npos)
         return make_error("--listen", "must be HOST:PORT, got " + quoted(o.listen));
     return o;

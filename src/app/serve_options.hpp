@@ -21,6 +21,8 @@ struct serve_options {
     std::string listen = "127.0.0.1:7700";   ///< --listen HOST:PORT (port 0: any free port)
     std::string mapping_file;                ///< --mapping: "" = the embedded default
     std::string strategy = "job-type";       ///< --strategy
+    std::string store = "memory";            ///< --store memory|redis://HOST:PORT/DB
+    std::int64_t store_timeout_ms = 2000;    ///< --store-timeout-ms: deadline of each Redis command
     std::string workers = "simulation:2";    ///< --workers / WORKERS: in-process workers, type:count,...
     std::string machine_id;                  ///< --machine-id: "" = the host name
     std::string log_format = "text";         ///< --log-format text|json

@@ -60,6 +60,8 @@ public:
     std::vector<reply> pipeline(std::span<const std::vector<std::string>> commands);
 
     const redis_url& url() const { return url_; }
+    /// False once an I/O error or a timeout closed the connection (it cannot be used again).
+    bool is_open() const { return ctx_ != nullptr; }
 
 private:
     connection(redis_url url, redisContext* ctx) : url_(std::move(url)), ctx_(ctx) {}

@@ -892,6 +892,415 @@ local function jobrouter_emp_claim(_, args)
   return { 'ok' }
 end
 
+---------------------------------------------------------------------------------------------
+-- serve (added in library version 3; additive: the functions above keep their names,
+-- arguments and replies)
+--
+-- What `jobrouter serve --store redis://...` needs beyond the scheduler functions above, each
+-- serve function wrapping one of them: lease tokens (the job hash's `lease_token`, written by
+-- the claim, checked by progress, complete and fail), listing order (`seq` in the job hash,
+-- jobrouter:seq, jobrouter:jobs), the submitted body (`body`, for idempotent resubmission),
+-- retention (jobrouter:finished), liveness of external workers (jobrouter:worker_seen), the
+-- cancellations an external worker learns at its heartbeat (jobrouter:cancelled:<worker>), the
+-- worker's kind and owning process (`serve_kind`, `serve_origin` in worker:<id>), and events.
+--
+-- Events: every state change a serve function makes, its own and the timed effects that its
+-- `begin` applied (found by reading the statuses of the due jobs before and after), is
+-- returned to the caller and published as one message on the channel that jobrouter:meta's
+-- `events_channel` names (serve writes jobrouter:events:<db> there: channels are server-wide,
+-- databases are not; jobrouter:events when unset)
+-- {"origin":"<process id>","events":[{"event":"assigned","job_id":...,"worker_id":...,
+-- "service_required":...,"progress":0,"message":...,"at":<ms>}, ...]}. Publishing here, inside
+-- the call, makes the message part of the atomic step: no change goes unannounced because a
+-- process died between its call and a PUBLISH of its own.
+--
+-- Calling convention: FCALL jobrouter_serve_<op> 0 now origin args...; replies are arrays:
+-- status, the events as JSON text ('[]' when none), then the operation's values.
+
+local SERVE_SEQ = 'jobrouter:seq'
+local SERVE_JOBS = 'jobrouter:jobs'
+local SERVE_FINISHED = 'jobrouter:finished'
+local SERVE_SEEN = 'jobrouter:worker_seen'
+local SERVE_EVENTS = 'jobrouter:events' -- unless jobrouter:meta's events_channel names another
+local SERVE_BATCH = 1000 -- at most this many jobs forgotten, or workers removed, per tick
+local function cancelled_key(worker_id) return 'jobrouter:cancelled:' .. worker_id end
+
+-- A stored error (JSON text) as the events word it: a string, or an object's message.
+local function error_message(text)
+  if not text or text == '' then return nil end
+  local ok, v = pcall(cjson.decode, text)
+  if not ok then return text end
+  if type(v) == 'string' then return v end
+  if v == cjson.null then return nil end
+  if type(v) == 'table' and type(v.message) == 'string' then return v.message end
+  return text
+end
+
+local function serve_event(ctx, kind, job_id, worker_id, message)
+  local e = { event = kind, at = ctx.now }
+  if job_id and job_id ~= '' then
+    e.job_id = job_id
+    local f = redis.call('HMGET', job_key(job_id), 'service_required', 'progress', 'error')
+    e.service_required = f[1] or nil
+    e.progress = tonumber(f[2]) or 0
+    if kind == 'failed' or kind == 'retried' then e.message = error_message(f[3]) end
+  end
+  if worker_id and worker_id ~= '' then e.worker_id = worker_id end
+  if message and message ~= '' then e.message = message end
+  ctx.events[#ctx.events + 1] = e
+end
+
+local function serve_snapshot(ids)
+  local before = {}
+  for _, id in ipairs(ids) do
+    local f = redis.call('HMGET', job_key(id), 'status', 'worker_id')
+    before[#before + 1] = { id = id, status = f[1], worker = f[2] }
+  end
+  return before
+end
+
+local function serve_finished(ctx, id) redis.call('ZADD', SERVE_FINISHED, num(ctx.now), id) end
+
+-- The events of what became of the jobs in `before` (a snapshot) since it was taken.
+local function serve_observe(ctx, before)
+  for _, b in ipairs(before) do
+    local now_status = redis.call('HGET', job_key(b.id), 'status')
+    if now_status and now_status ~= b.status then
+      if is_running(b.status) then
+        if now_status == 'failed' then
+          serve_event(ctx, 'failed', b.id, b.worker)
+          serve_finished(ctx, b.id)
+        elseif now_status == 'retrying' or now_status == 'pending' then
+          serve_event(ctx, 'retried', b.id, b.worker)
+          if now_status == 'pending' then serve_event(ctx, 'requeued', b.id) end
+        end
+      elseif b.status == 'retrying' and now_status == 'pending' then
+        serve_event(ctx, 'requeued', b.id)
+      end
+    end
+  end
+end
+
+-- begin() with the events of the timed effects it applies.
+local function serve_begin(args)
+  local t = tonumber(args[1])
+  if not t then error('jobrouter: now must be a number of ms, got ' .. tostring(args[1])) end
+  local stored = tonumber(redis.call('HGET', META, 'now')) or 0
+  local before = serve_snapshot(redis.call('ZRANGEBYSCORE', TIMERS, '-inf', num(math.max(stored, t))))
+  local cfg = begin(args[1])
+  local ctx = { now = cfg.now, origin = args[2] or '', events = {} }
+  serve_observe(ctx, before)
+  return ctx
+end
+
+local function serve_reply(ctx, status, ...)
+  local text = '[]'
+  if #ctx.events > 0 then
+    text = cjson.encode(ctx.events)
+    local channel = redis.call('HGET', META, 'events_channel') or SERVE_EVENTS
+    redis.call('PUBLISH', channel, '{"origin":' .. cjson.encode(ctx.origin) .. ',"events":' .. text .. '}')
+  end
+  return { status, text, ... }
+end
+
+-- nil and the holder when `token` is the running job's lease, else the refusal.
+local function serve_check_lease(id, token)
+  local f = redis.call('HMGET', job_key(id), 'status', 'lease_token', 'worker_id')
+  if not f[1] then return { 'unknown_job', '' } end
+  if not is_running(f[1]) or not f[2] or f[2] == '' then return { 'stale', f[1] } end
+  if f[2] ~= token then return { 'wrong_token', f[1] } end
+  return nil, f[3] or ''
+end
+
+local function serve_seen(ctx, worker_id)
+  if worker_id and worker_id ~= '' then redis.call('ZADD', SERVE_SEEN, 'XX', num(ctx.now), worker_id) end
+end
+
+-- serve_submit 0 now origin max_waiting max_waiting_of_type body id score class_signature
+-- service_required (field value)...: jobrouter_submit's arguments from `id` on.
+-- {'ok', events, seq} | {'duplicate', events, stored body} | {'too_many_pending', events, 'all'|'type', n}
+local function jobrouter_serve_submit(_, args)
+  local ctx = serve_begin(args)
+  local id, service_required = args[6], args[9]
+  local key = job_key(id)
+  if redis.call('EXISTS', key) == 1 then return serve_reply(ctx, 'duplicate', redis.call('HGET', key, 'body') or '') end
+  local waiting = redis.call('ZCARD', PENDING)
+  if waiting >= tonumber(args[3]) then return serve_reply(ctx, 'too_many_pending', 'all', tostring(waiting)) end
+  local of_type = 0
+  for _, class_id in ipairs(redis.call('ZRANGE', heads_key(service_required), 0, -1)) do
+    of_type = of_type + redis.call('ZCARD', class_key(class_id))
+  end
+  if of_type >= tonumber(args[4]) then return serve_reply(ctx, 'too_many_pending', 'type', tostring(of_type)) end
+  local inner = { args[1] }
+  for i = 6, #args do inner[#inner + 1] = args[i] end
+  local r = jobrouter_submit(nil, inner)
+  if r[1] ~= 'ok' then return serve_reply(ctx, r[1]) end
+  local seq = redis.call('INCR', SERVE_SEQ)
+  redis.call('HSET', key, 'body', args[5], 'seq', seq)
+  redis.call('ZADD', SERVE_JOBS, seq, id)
+  serve_event(ctx, 'submitted', id)
+  return serve_reply(ctx, 'ok', tostring(seq))
+end
+
+-- serve_claim 0 now origin worker_id lease_token external_only(1|0):
+-- {'ok', events[, job_id, job hash as a flat array]} | {'unknown_worker'|'in_process', events}
+local function jobrouter_serve_claim(_, args)
+  local ctx = serve_begin(args)
+  local worker_id = args[3]
+  if redis.call('SISMEMBER', WORKERS, worker_id) == 0 then return serve_reply(ctx, 'unknown_worker') end
+  if args[5] == '1' and redis.call('HGET', worker_key(worker_id), 'serve_kind') == 'in-process' then
+    return serve_reply(ctx, 'in_process')
+  end
+  serve_seen(ctx, worker_id)
+  local r = jobrouter_claim(nil, { args[1], worker_id })
+  if r[1] ~= 'ok' then return serve_reply(ctx, r[1]) end
+  if not r[2] then return serve_reply(ctx, 'ok') end
+  redis.call('HSET', job_key(r[2]), 'lease_token', args[4])
+  serve_event(ctx, 'assigned', r[2], worker_id)
+  return serve_reply(ctx, 'ok', r[2], redis.call('HGETALL', job_key(r[2])))
+end
+
+local function serve_unregister_worker(ctx, id)
+  local before = serve_snapshot(redis.call('HKEYS', active_key(id)))
+  local r = jobrouter_unregister(nil, { num(ctx.now), id })
+  if r[1] ~= 'ok' then return r[1] end
+  serve_observe(ctx, before)
+  redis.call('ZREM', SERVE_SEEN, id)
+  redis.call('DEL', cancelled_key(id))
+  serve_event(ctx, 'worker_left', nil, id)
+  return 'ok'
+end
+
+-- serve_register 0 now origin worker_id capabilities services job_types workflow_id worker_type
+-- kind(in-process|external) fresh(1|0): {'ok'|'in_process', events}. A fresh in-process
+-- worker replaces a record of the same id left by a process that is gone: the jobs that record
+-- held count a failed attempt first (fresh 0: the same process re-registers after a reconnect).
+local function jobrouter_serve_register(_, args)
+  local ctx = serve_begin(args)
+  local id, kind = args[3], args[9]
+  local existed = redis.call('SISMEMBER', WORKERS, id) == 1
+  if existed then
+    local old_kind = redis.call('HGET', worker_key(id), 'serve_kind')
+    if kind == 'external' and old_kind == 'in-process' then return serve_reply(ctx, 'in_process') end
+    if kind == 'in-process' and args[10] == '1' then
+      serve_unregister_worker(ctx, id)
+      existed = false
+    end
+  end
+  local r = jobrouter_register(nil, { args[1], id, args[4], args[5], args[6], args[7], args[8] })
+  if r[1] ~= 'ok' then return serve_reply(ctx, r[1]) end
+  redis.call('HSET', worker_key(id), 'serve_kind', kind, 'serve_origin', ctx.origin)
+  if kind == 'external' then redis.call('ZADD', SERVE_SEEN, num(ctx.now), id) else redis.call('ZREM', SERVE_SEEN, id) end
+  if not existed then serve_event(ctx, 'worker_joined', nil, id) end
+  return serve_reply(ctx, 'ok')
+end
+
+-- serve_unregister 0 now origin worker_id external_only(1|0): {'ok'|'unknown_worker'|'in_process', events}
+local function jobrouter_serve_unregister(_, args)
+  local ctx = serve_begin(args)
+  local id = args[3]
+  if redis.call('SISMEMBER', WORKERS, id) == 0 then return serve_reply(ctx, 'unknown_worker') end
+  if args[4] == '1' and redis.call('HGET', worker_key(id), 'serve_kind') == 'in-process' then
+    return serve_reply(ctx, 'in_process')
+  end
+  return serve_reply(ctx, serve_unregister_worker(ctx, id))
+end
+
+-- serve_heartbeat 0 now origin worker_id external_only(1|0):
+-- {'ok', events, cancelled job ids...} | {'unknown_worker'|'in_process', events}
+local function jobrouter_serve_heartbeat(_, args)
+  local ctx = serve_begin(args)
+  local id = args[3]
+  if redis.call('SISMEMBER', WORKERS, id) == 0 then return serve_reply(ctx, 'unknown_worker') end
+  if args[4] == '1' and redis.call('HGET', worker_key(id), 'serve_kind') == 'in-process' then
+    return serve_reply(ctx, 'in_process')
+  end
+  serve_seen(ctx, id)
+  jobrouter_heartbeat(nil, { args[1], id })
+  local cancelled = redis.call('SMEMBERS', cancelled_key(id))
+  table.sort(cancelled, bytes_less)
+  redis.call('DEL', cancelled_key(id))
+  return serve_reply(ctx, 'ok', unpack(cancelled))
+end
+
+-- serve_renew 0 now origin worker_id...: renews the leases of these (in-process) workers' jobs
+local function jobrouter_serve_renew(_, args)
+  local ctx = serve_begin(args)
+  for i = 3, #args do
+    if redis.call('SISMEMBER', WORKERS, args[i]) == 1 then jobrouter_heartbeat(nil, { args[1], args[i] }) end
+  end
+  return serve_reply(ctx, 'ok')
+end
+
+-- serve_progress 0 now origin job_id lease_token percent message
+-- serve_complete 0 now origin job_id lease_token result_json
+-- serve_fail 0 now origin job_id lease_token retryable(1|0) error_json
+-- {'ok', events, status after} | {'unknown_job'|'stale'|'wrong_token', events, status}
+local function jobrouter_serve_progress(_, args)
+  local ctx = serve_begin(args)
+  local id = args[3]
+  local bad, holder = serve_check_lease(id, args[4])
+  if bad then return serve_reply(ctx, bad[1], bad[2]) end
+  serve_seen(ctx, holder)
+  local r = jobrouter_progress(nil, { args[1], id, args[5] })
+  if r[1] ~= 'ok' then return serve_reply(ctx, r[1], r[2] or '') end
+  serve_event(ctx, 'progress', id, holder, args[6])
+  return serve_reply(ctx, 'ok', 'in_progress')
+end
+
+local function jobrouter_serve_complete(_, args)
+  local ctx = serve_begin(args)
+  local id = args[3]
+  local bad, holder = serve_check_lease(id, args[4])
+  if bad then return serve_reply(ctx, bad[1], bad[2]) end
+  serve_seen(ctx, holder)
+  local r = jobrouter_complete(nil, { args[1], id, args[5] })
+  if r[1] ~= 'ok' then return serve_reply(ctx, r[1], r[2] or '') end
+  serve_event(ctx, 'completed', id, holder)
+  serve_finished(ctx, id)
+  return serve_reply(ctx, 'ok', 'completed')
+end
+
+local function jobrouter_serve_fail(_, args)
+  local ctx = serve_begin(args)
+  local id = args[3]
+  local bad, holder = serve_check_lease(id, args[4])
+  if bad then return serve_reply(ctx, bad[1], bad[2]) end
+  serve_seen(ctx, holder)
+  local before = serve_snapshot({ id })
+  local r = jobrouter_fail(nil, { args[1], id, args[5], args[6] })
+  if r[1] ~= 'ok' then return serve_reply(ctx, r[1], r[2] or '') end
+  serve_observe(ctx, before)
+  return serve_reply(ctx, 'ok', redis.call('HGET', job_key(id), 'status') or '')
+end
+
+-- serve_cancel 0 now origin job_id: {'ok', events} | {'unknown_job'|'already_final', events, status}
+local function jobrouter_serve_cancel(_, args)
+  local ctx = serve_begin(args)
+  local id = args[3]
+  local f = redis.call('HMGET', job_key(id), 'status', 'worker_id')
+  local r = jobrouter_cancel(nil, { args[1], id })
+  if r[1] ~= 'ok' then return serve_reply(ctx, r[1], r[2] or '') end
+  local holder = ''
+  if is_running(f[1]) and f[2] then holder = f[2] end
+  if holder ~= '' and redis.call('HGET', worker_key(holder), 'serve_kind') == 'external' then
+    redis.call('SADD', cancelled_key(holder), id)
+  end
+  serve_event(ctx, 'cancelled', id, holder)
+  serve_finished(ctx, id)
+  return serve_reply(ctx, 'ok')
+end
+
+-- serve_release 0 now origin job_id: back to pending, the attempt not counted (shutdown)
+local function jobrouter_serve_release(_, args)
+  local ctx = serve_begin(args)
+  local r = jobrouter_release(nil, { args[1], args[3] })
+  if r[1] ~= 'ok' then return serve_reply(ctx, r[1], r[2] or '') end
+  serve_event(ctx, 'requeued', args[3])
+  return serve_reply(ctx, 'ok')
+end
+
+local function serve_forget(id)
+  redis.call('DEL', job_key(id))
+  redis.call('ZREM', SERVE_JOBS, id)
+  redis.call('ZREM', SERVE_FINISHED, id)
+end
+
+-- serve_tick 0 now origin retention_ms retention_count worker_timeout_ms parked_worker_id...:
+-- applies what is due; forgets finished jobs older than retention_ms or beyond the newest
+-- retention_count; marks the parked workers seen, then removes external workers silent for
+-- longer than worker_timeout_ms (their jobs count a failed attempt).
+-- {'ok', events, removed worker ids...}
+local function jobrouter_serve_tick(_, args)
+  local ctx = serve_begin(args)
+  local age, keep, timeout = tonumber(args[3]), tonumber(args[4]), tonumber(args[5])
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', SERVE_FINISHED, '-inf', '(' .. num(ctx.now - age), 'LIMIT', 0, SERVE_BATCH)) do
+    serve_forget(id)
+  end
+  local over = redis.call('ZCARD', SERVE_FINISHED) - keep
+  if over > 0 then
+    for _, id in ipairs(redis.call('ZRANGE', SERVE_FINISHED, 0, math.min(over, SERVE_BATCH) - 1)) do serve_forget(id) end
+  end
+  for i = 6, #args do serve_seen(ctx, args[i]) end
+  local removed = {}
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', SERVE_SEEN, '-inf', '(' .. num(ctx.now - timeout), 'LIMIT', 0, SERVE_BATCH)) do
+    if redis.call('SISMEMBER', WORKERS, id) == 1 then
+      serve_unregister_worker(ctx, id)
+      removed[#removed + 1] = id
+    else
+      redis.call('ZREM', SERVE_SEEN, id)
+    end
+  end
+  return serve_reply(ctx, 'ok', unpack(removed))
+end
+
+-- serve_list 0 status service_required limit cursor offset (read-only): newest first;
+-- {total, next cursor or '', job hash as a flat array...}
+local function jobrouter_serve_list(_, args)
+  local status, service = args[1], args[2]
+  local limit, cursor, offset = tonumber(args[3]) or 50, tonumber(args[4]) or 0, tonumber(args[5]) or 0
+  local out = { 0, '' }
+  local total, skipped, more, last = 0, 0, false, nil
+  local entries = redis.call('ZREVRANGE', SERVE_JOBS, 0, -1, 'WITHSCORES')
+  for i = 1, #entries, 2 do
+    local id, seq = entries[i], tonumber(entries[i + 1])
+    local f = redis.call('HMGET', job_key(id), 'status', 'service_required')
+    if f[1] and (status == '' or f[1] == status) and (service == '' or f[2] == service) then
+      total = total + 1
+      if not (cursor ~= 0 and seq >= cursor) then
+        if cursor == 0 and skipped < offset then
+          skipped = skipped + 1
+        elseif #out - 2 < limit then
+          out[#out + 1] = redis.call('HGETALL', job_key(id))
+          last = seq
+        else
+          more = true
+        end
+      end
+    end
+  end
+  out[1] = total
+  if more and last then out[2] = num(last) end
+  return out
+end
+
+-- serve_workers 0 (read-only): per registered worker, by id:
+-- {id, worker hash as a flat array, held job ids, last seen ('' for in-process workers)}...
+local function jobrouter_serve_workers(_, args)
+  local ids = redis.call('SMEMBERS', WORKERS)
+  table.sort(ids, bytes_less)
+  local out = {}
+  for _, id in ipairs(ids) do
+    local held = redis.call('HKEYS', active_key(id))
+    table.sort(held, bytes_less)
+    out[#out + 1] = { id, redis.call('HGETALL', worker_key(id)), held, redis.call('ZSCORE', SERVE_SEEN, id) or '' }
+  end
+  return out
+end
+
+-- serve_gauges 0 service_required... (read-only): {jobs, pending, then per given
+-- service_required: pending, then per service_required with running jobs: name, running}
+local function jobrouter_serve_gauges(_, args)
+  local out = { redis.call('ZCARD', SERVE_JOBS), redis.call('ZCARD', PENDING) }
+  for i = 1, #args do
+    local n = 0
+    for _, class_id in ipairs(redis.call('ZRANGE', heads_key(args[i]), 0, -1)) do n = n + redis.call('ZCARD', class_key(class_id)) end
+    out[#out + 1] = n
+  end
+  local running = {}
+  for _, w in ipairs(redis.call('SMEMBERS', WORKERS)) do
+    for _, id in ipairs(redis.call('HKEYS', active_key(w))) do
+      local s = redis.call('HGET', job_key(id), 'service_required')
+      if s then running[s] = (running[s] or 0) + 1 end
+    end
+  end
+  for s, n in pairs(running) do
+    out[#out + 1] = s
+    out[#out + 1] = n
+  end
+  return out
+end
+
 local function ro(name, f) redis.register_function { function_name = name, callback = f, flags = { 'no-writes' } } end
 
 ro('jobrouter_version', jobrouter_version)
@@ -911,3 +1320,19 @@ redis.register_function('jobrouter_progress', jobrouter_progress)
 redis.register_function('jobrouter_release', jobrouter_release)
 redis.register_function('jobrouter_emp_claim', jobrouter_emp_claim)
 redis.register_function('findMatchingJob', find_matching_job)
+-- serve (library version 3)
+ro('jobrouter_serve_list', jobrouter_serve_list)
+ro('jobrouter_serve_workers', jobrouter_serve_workers)
+ro('jobrouter_serve_gauges', jobrouter_serve_gauges)
+redis.register_function('jobrouter_serve_submit', jobrouter_serve_submit)
+redis.register_function('jobrouter_serve_claim', jobrouter_serve_claim)
+redis.register_function('jobrouter_serve_register', jobrouter_serve_register)
+redis.register_function('jobrouter_serve_unregister', jobrouter_serve_unregister)
+redis.register_function('jobrouter_serve_heartbeat', jobrouter_serve_heartbeat)
+redis.register_function('jobrouter_serve_renew', jobrouter_serve_renew)
+redis.register_function('jobrouter_serve_progress', jobrouter_serve_progress)
+redis.register_function('jobrouter_serve_complete', jobrouter_serve_complete)
+redis.register_function('jobrouter_serve_fail', jobrouter_serve_fail)
+redis.register_function('jobrouter_serve_cancel', jobrouter_serve_cancel)
+redis.register_function('jobrouter_serve_release', jobrouter_serve_release)
+redis.register_function('jobrouter_serve_tick', jobrouter_serve_tick)

@@ -38,8 +38,9 @@ int free_port() {
 
 }  // namespace
 
-result<std::unique_ptr<local_server>> local_server::start() {
+result<std::unique_ptr<local_server>> local_server::start(local_server_options options) {
     std::unique_ptr<local_server> s(new local_server());
+    s->options_ = options;
     char dir_template[] = "/tmp/jobrouter-redis-XXXXXX";
     if (!::mkdtemp(dir_template)) return make_error("redis-server", "cannot create a temporary directory under /tmp");
     s->dir_ = dir_template;
@@ -64,7 +65,12 @@ bool local_server::start_on(int port) {
     if (port <= 0) return false;
     const std::string log = dir_ + "/redis.log";
     std::vector<std::string> args{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no", "--dir", dir_, "--logfile", log, "--daemonize", "no"};
+                                  "--appendonly", options_.append_only ? "yes" : "no", "--dir", dir_, "--logfile", log,
+                                  "--daemonize", "no"};
+    if (options_.append_only) {
+        args.push_back("--appendfsync");
+        args.push_back("always");
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -92,9 +98,18 @@ bool local_server::start_on(int port) {
     return false;
 }
 
-void local_server::stop() {
+result<void> local_server::restart() {
+    if (pid_ > 0) return make_error("redis-server", "is still running on port " + std::to_string(port_) + "; stop it first");
+    // The port was ours a moment ago; a few tries cover a socket still closing.
+    for (int attempt = 0; attempt < 3; ++attempt)
+        if (start_on(port_)) return {};
+    return make_error("redis-server", "did not start again on port " + std::to_string(port_) + " within 10 s (its log: " + dir_ +
+                                          "/redis.log)");
+}
+
+void local_server::stop(bool hard) {
     if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
+    ::kill(pid_, hard ? SIGKILL : SIGTERM);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     int status = 0;
     while (::waitpid(pid_, &status, WNOHANG) == 0) {

@@ -79,11 +79,10 @@ void redis_store::advance(time_ms t) {
     call("jobrouter_advance", {std::to_string(now_)});
 }
 
-result<void> redis_store::submit(const job_spec& spec) {
-    const double score = job_score(spec, now_);
+std::vector<std::string> submit_arguments(const job_spec& spec, time_ms now) {
+    const double score = job_score(spec, now);
     const job_class cls = make_job_class(spec.service_required, spec.customer_id, spec.workflow_id, spec.requirements);
-    std::vector<std::string> args{std::to_string(now_), spec.id, std::to_string(static_cast<std::int64_t>(score)), cls.signature,
-                                  spec.service_required};
+    std::vector<std::string> args{spec.id, std::to_string(static_cast<std::int64_t>(score)), cls.signature, spec.service_required};
     auto field = [&args](std::string name, std::string value) {
         args.push_back(std::move(name));
         args.push_back(std::move(value));
@@ -98,6 +97,12 @@ result<void> redis_store::submit(const job_spec& spec) {
     field("requirements", json::serialize(spec.requirements));
     field("payload", json::serialize(spec.payload));
     if (!spec.extras.empty()) field("extras", json::serialize(spec.extras));
+    return args;
+}
+
+result<void> redis_store::submit(const job_spec& spec) {
+    std::vector<std::string> args{std::to_string(now_)};
+    for (auto& a : submit_arguments(spec, now_)) args.push_back(std::move(a));
     const reply r = call("jobrouter_submit", std::move(args));
     const std::string status = status_of(r);
     if (status == "ok") return {};

@@ -83,6 +83,10 @@ private:
     time_ms now_ = 0;
 };
 
+/// jobrouter_submit's arguments after `now` for a job submitted at `now`: id, score, class
+/// signature, service_required, then (field value)... in EMP's field names.
+std::vector<std::string> submit_arguments(const job_spec& spec, time_ms now);
+
 /// DBSIZE of the connection's database.
 std::int64_t key_count(connection& c);
 /// FLUSHDB of the connection's database (functions are server-wide and stay).

@@ -58,7 +58,7 @@ boost::system::result<std::optional<std::uint64_t>, api_error> int_param(const p
 
 }  // namespace
 
-api_router::api_router(dispatcher& d, metrics& m, const http_limits& limits)
+api_router::api_router(job_service& d, metrics& m, const http_limits& limits)
     : dispatcher_(d), metrics_(m), limits_(limits) {}
 
 api_router::response api_router::error_response(unsigned version, bool keep_alive, status s, std::string code,
@@ -135,10 +135,12 @@ void api_router::handle(request&& req, respond_fn respond) {
     // GET /health, GET /metrics
     if (seg == std::vector<std::string>{"health"}) {
         if (method != http::verb::get) return method_not_allowed("GET");
+        auto h = dispatcher_.health();
+        if (!h) return from_error(h.error());
         return reply(status::ok, json::object{{"status", "ok"},
                                               {"strategy", dispatcher_.matching_strategy().name()},
-                                              {"pending", dispatcher_.core().pending_count()},
-                                              {"jobs", dispatcher_.core().job_count()}});
+                                              {"pending", h->pending},
+                                              {"jobs", h->jobs}});
     }
     if (seg == std::vector<std::string>{"metrics"}) {
         if (method != http::verb::get) return method_not_allowed("GET");
@@ -161,8 +163,9 @@ void api_router::handle(request&& req, respond_fn respond) {
                 if (auto ok = check_requirements_size(*body, limits_); !ok) return from_error(ok.error());
                 auto r = dispatcher_.submit(*body);
                 if (!r) return from_error(r.error());
-                if (r->kind == dispatcher::submit_kind::existing) {
+                if (r->kind == job_service::submit_kind::existing) {
                     auto job = dispatcher_.get_job(r->job_id);
+                    if (!job) return from_error(job.error());
                     json::object existing{{"success", true}, {"job_id", r->job_id}, {"existing", true}, {"job", *job}};
                     if (!r->warnings.empty()) {
                         json::array warnings;
@@ -180,7 +183,7 @@ void api_router::handle(request&& req, respond_fn respond) {
                 return reply(status::created, created);
             }
             if (method == http::verb::get) {
-                dispatcher::job_query q;
+                job_service::job_query q;
                 if (auto it = target->params.find("status"); it != target->params.end()) q.status = it->second;
                 if (auto it = target->params.find("service_required"); it != target->params.end()) q.service_required = it->second;
                 if (auto it = target->params.find("unroutable"); it != target->params.end()) {
@@ -205,10 +208,11 @@ void api_router::handle(request&& req, respond_fn respond) {
                                 "query parameter status: unknown status " + quoted(q.status) +
                                     " (valid: pending, assigned, in_progress, retrying, completed, failed, cancelled)");
                 auto page = dispatcher_.list_jobs(q);
+                if (!page) return from_error(page.error());
                 json::array jobs;
-                for (auto& j : page.jobs) jobs.push_back(std::move(j));
-                json::object body{{"success", true}, {"jobs", std::move(jobs)}, {"total", page.total}, {"limit", q.limit}};
-                body["next_cursor"] = page.next ? json::value(std::to_string(*page.next)) : json::value(nullptr);
+                for (auto& j : page->jobs) jobs.push_back(std::move(j));
+                json::object body{{"success", true}, {"jobs", std::move(jobs)}, {"total", page->total}, {"limit", q.limit}};
+                body["next_cursor"] = page->next ? json::value(std::to_string(*page->next)) : json::value(nullptr);
                 return reply(status::ok, body);
             }
             return method_not_allowed("GET, POST");
@@ -272,9 +276,9 @@ void api_router::handle(request&& req, respond_fn respond) {
             }
             if (!r) return from_error(r.error());
             // The status alone: get_job would build the whole job's JSON (bench http: ~8% of serve's time).
-            const job* j = dispatcher_.core().find_job(id);
+            const auto st = dispatcher_.job_status(id);
             return reply(status::ok, json::object{{"success", true}, {"job_id", id},
-                                                  {"status", j ? json::value(to_string(j->status)) : json::value(nullptr)}});
+                                                  {"status", st ? json::value(*st) : json::value(nullptr)}});
         }
         return fail(status::not_found, "not_found", "no route for " + std::string(req.target()));
     }
@@ -290,7 +294,11 @@ void api_router::handle(request&& req, respond_fn respond) {
                 if (!r) return from_error(r.error());
                 return reply(status::created, json::object{{"success", true}, {"worker_id", body->at("worker_id")}});
             }
-            if (method == http::verb::get) return reply(status::ok, json::object{{"success", true}, {"workers", dispatcher_.list_workers()}});
+            if (method == http::verb::get) {
+                auto workers = dispatcher_.list_workers();
+                if (!workers) return from_error(workers.error());
+                return reply(status::ok, json::object{{"success", true}, {"workers", std::move(*workers)}});
+            }
             return method_not_allowed("GET, POST");
         }
         const std::string& id = seg[2];
@@ -306,7 +314,7 @@ void api_router::handle(request&& req, respond_fn respond) {
             if (!wait) return from_error(wait.error());
             const auto wait_ms = std::min<std::uint64_t>(wait->value_or(0), static_cast<std::uint64_t>(limits_.max_wait.count()));
             dispatcher_.wait_for_job(id, std::chrono::milliseconds(wait_ms),
-                                     [respond, version, keep_alive](api_result<dispatcher::wait_result> r) {
+                                     [respond, version, keep_alive](api_result<job_service::wait_result> r) {
                                          if (!r) {
                                              respond(error_response(version, keep_alive, static_cast<status>(r.error().status),
                                                                     r.error().code, r.error().message));

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "server/connection_stats.hpp"
-#include "server/dispatcher.hpp"
+#include "server/job_service.hpp"
 #include "server/http_limits.hpp"
 #include "server/metrics.hpp"
 
@@ -23,7 +23,7 @@ public:
     using response = boost::beast::http::response<boost::beast::http::string_body>;
     using respond_fn = std::function<void(response)>;
 
-    api_router(dispatcher& d, metrics& m, const http_limits& limits);
+    api_router(job_service& d, metrics& m, const http_limits& limits);
 
     /// Answers `req` through `respond`, exactly once (later, for a long-poll claim).
     void handle(request&& req, respond_fn respond);
@@ -36,7 +36,7 @@ public:
                                    std::string code, std::string message);
 
 private:
-    dispatcher& dispatcher_;
+    job_service& dispatcher_;
     metrics& metrics_;
     const http_limits& limits_;
 };

@@ -14,10 +14,6 @@ namespace jobrouter {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-void throw_exception_from_error(const api_error& e, const boost::source_location&) {
-    throw std::runtime_error(e.code + ": " + e.message);
-}
-
 namespace {
 
 api_error bad_request(const error& e) { return api_error{400, "invalid_request", e.text()}; }
@@ -34,23 +30,10 @@ std::string error_text(const json::value& e) {
 
 }  // namespace
 
-json::object event_json(const dispatcher_event& e) {
-    json::object o;
-    o["event"] = to_string(e.event.kind);
-    if (!e.event.job_id.empty()) o["job_id"] = e.event.job_id;
-    if (!e.service_required.empty()) o["service_required"] = e.service_required;
-    if (!e.event.worker_id.empty()) o["worker_id"] = e.event.worker_id;
-    if (e.event.kind == event_kind::progress) o["progress"] = e.progress;
-    if (!e.message.empty()) o["message"] = e.message;
-    o["at"] = iso_time(e.event.at);
-    return o;
-}
-
 dispatcher::dispatcher(asio::io_context& io, const service_mapping& mapping, const strategy& strat,
                        dispatcher_options options, const clock_source& clock)
-    : io_(io),
-      mapping_(mapping),
-      strategy_(strat),
+    : job_service(mapping, strat),
+      io_(io),
       options_(options),
       clock_(clock),
       sched_(mapping, strat,
@@ -140,6 +123,7 @@ void dispatcher::after_change() {
         if (events.empty()) break;
         std::vector<std::string> newly_pending;
         for (auto& e : events) {
+            count(e.kind);
             if (!e.job_id.empty()) sync_waiting(e.job_id);
             dispatcher_event de{e, {}, 0, {}};
             const job* j = e.job_id.empty() ? nullptr : sched_.find_job(e.job_id);
@@ -149,14 +133,12 @@ void dispatcher::after_change() {
             }
             switch (e.kind) {
             case event_kind::submitted:
-                ++totals_.submitted;
                 pending_since_[e.job_id] = std::chrono::steady_clock::now();
                 newly_pending.push_back(e.job_id);
                 if (j && j->status == job_status::pending && !sched_.has_capable_worker(*j->cls)) mark_unroutable(*j);
                 break;
             case event_kind::requeued: newly_pending.push_back(e.job_id); break;
             case event_kind::assigned: {
-                ++totals_.claims;
                 clear_unroutable(e.job_id);
                 if (auto it = pending_since_.find(e.job_id); it != pending_since_.end()) {
                     if (on_submit_to_assign)
@@ -170,10 +152,6 @@ void dispatcher::after_change() {
             case event_kind::failed:
             case event_kind::retried:
             case event_kind::cancelled: {
-                if (e.kind == event_kind::completed) ++totals_.completed;
-                if (e.kind == event_kind::failed) ++totals_.failed;
-                if (e.kind == event_kind::retried) ++totals_.retried;
-                if (e.kind == event_kind::cancelled) ++totals_.cancelled;
                 tokens_.erase(e.job_id);
                 if (e.kind != event_kind::retried) clear_unroutable(e.job_id);
                 if (j && (e.kind == event_kind::failed || e.kind == event_kind::retried)) de.message = error_text(j->last_error);
@@ -236,31 +214,6 @@ void dispatcher::sync_waiting(const std::string& job_id) {
         if (--count->second == 0) waiting_by_type_.erase(count);
         waiting_.erase(it);
     }
-}
-
-std::size_t dispatcher::subscribe(subscriber_fn f) {
-    const std::size_t id = next_subscriber_++;
-    subscribers_.emplace(id, std::move(f));
-    return id;
-}
-
-void dispatcher::unsubscribe(std::size_t id) {
-    auto it = subscribers_.find(id);
-    if (it == subscribers_.end()) return;
-    // A subscriber may unsubscribe (or be destroyed) while being notified: erase later.
-    if (notifying_) {
-        it->second = nullptr;
-        return;
-    }
-    subscribers_.erase(it);
-}
-
-void dispatcher::notify(const dispatcher_event& e) {
-    notifying_ = true;
-    for (auto& [id, f] : subscribers_)
-        if (f) f(e);
-    notifying_ = false;
-    std::erase_if(subscribers_, [](const auto& entry) { return !entry.second; });
 }
 
 // ---- push assignment --------------------------------------------------------------------------
@@ -453,7 +406,7 @@ api_result<void> dispatcher::cancel(std::string_view job_id) {
     return {};
 }
 
-dispatcher::job_page dispatcher::list_jobs(const job_query& q) {
+api_result<dispatcher::job_page> dispatcher::list_jobs(const job_query& q) {
     advance();
     after_change();
     job_page page;
@@ -546,7 +499,7 @@ api_result<void> dispatcher::unregister(std::string_view worker_id) {
     return {};
 }
 
-json::array dispatcher::list_workers() {
+api_result<json::array> dispatcher::list_workers() {
     advance();
     after_change();
     json::array out;
@@ -766,6 +719,30 @@ void dispatcher::release_local_jobs() {
         }
     }
     after_change();
+}
+
+std::optional<std::string> dispatcher::job_status(std::string_view job_id) {
+    const job* j = sched_.find_job(job_id);
+    if (!j) return std::nullopt;
+    return std::string(to_string(j->status));
+}
+
+bool dispatcher::holds_jobs(std::string_view worker_id) {
+    const worker* w = sched_.find_worker(worker_id);
+    return w && !w->assigned.empty();
+}
+
+api_result<dispatcher::health_info> dispatcher::health() { return health_info{sched_.pending_count(), sched_.job_count()}; }
+
+api_result<dispatcher::job_gauges> dispatcher::gauges() {
+    job_gauges g;
+    sched_.for_each_job([&](const job& j) {
+        if (j.status == job_status::pending) ++g.pending[j.service_required()];
+        if (j.is_running()) ++g.running[j.service_required()];
+    });
+    g.unroutable = unroutable_by_type_;
+    g.waiting = waiting_.size();
+    return g;
 }
 
 std::size_t dispatcher::running_local_jobs() const {

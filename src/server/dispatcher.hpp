@@ -23,6 +23,7 @@
 
 #include "core/scheduler.hpp"
 #include "server/clock.hpp"
+#include "server/job_service.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -54,84 +55,27 @@ struct dispatcher_options {
     std::size_t max_pending_per_type = 50000;
 };
 
-/// A job handed to a worker.
-struct assignment {
-    std::string job_id;
-    std::string worker_id;
-    std::string lease_token;
-    boost::json::object job;  ///< job_to_json at assignment time
-};
-
-/// Why an API call was refused: maps to an HTTP status and an error code.
-struct api_error {
-    int status = 400;        ///< HTTP status
-    std::string code;        ///< e.g. "invalid_request", "not_found", "conflict"
-    std::string message;     ///< what is wrong and where
-    int retry_after_s = 0;   ///< > 0: sent as Retry-After (429)
-};
-
-template <class T>
-using api_result = boost::system::result<T, api_error>;
-
-[[noreturn]] void throw_exception_from_error(const api_error& e, const boost::source_location&);
-
-/// A state change, as sent to subscribers (see event_json for the JSON form).
-struct dispatcher_event {
-    scheduler_event event;
-    std::string service_required;  ///< of the job, "" for worker events
-    std::int64_t progress = 0;
-    std::string message;           ///< progress message or error text, if any
-};
-
-boost::json::object event_json(const dispatcher_event& e);
-
-class dispatcher {
+class dispatcher final : public job_service {
 public:
-    using deliver_fn = std::function<void(assignment)>;
-    using cancel_fn = std::function<void(const std::string& job_id)>;
-    using subscriber_fn = std::function<void(const dispatcher_event&)>;
-
     dispatcher(boost::asio::io_context& io, const service_mapping& mapping, const strategy& strat,
                dispatcher_options options, const clock_source& clock);
-    ~dispatcher();
-    dispatcher(const dispatcher&) = delete;
-    dispatcher& operator=(const dispatcher&) = delete;
+    ~dispatcher() override;
 
     // ---- jobs ------------------------------------------------------------------------------
-    enum class submit_kind { created, existing };
-    struct submit_outcome {
-        submit_kind kind;
-        std::string job_id;
-        std::vector<std::string> warnings;  ///< e.g. the explain verdict of a job nobody can take
-    };
-    /// POST /api/jobs. A body `id` makes it idempotent: same id and same body -> existing;
-    /// same id, different body -> 409. Without `id` one is generated.
-    api_result<submit_outcome> submit(const boost::json::value& body);
-    api_result<boost::json::object> get_job(std::string_view job_id);
-    api_result<void> cancel(std::string_view job_id);
+    api_result<submit_outcome> submit(const boost::json::value& body) override;
+    api_result<boost::json::object> get_job(std::string_view job_id) override;
+    std::optional<std::string> job_status(std::string_view job_id) override;
+    api_result<void> cancel(std::string_view job_id) override;
 
-    struct job_query {
-        std::string status;            ///< "" = any
-        std::string service_required;  ///< "" = any
-        std::size_t limit = 50;
-        std::uint64_t cursor = 0;      ///< continue after this seq (0 = from the start)
-        std::size_t offset = 0;        ///< EMP's paging, when no cursor is given
-        bool unroutable = false;       ///< only jobs that no registered worker can take
-    };
-    struct job_page {
-        std::vector<boost::json::object> jobs;
-        std::size_t total = 0;              ///< all jobs matching the filter
-        std::optional<std::uint64_t> next;  ///< cursor for the next page, if any
-    };
     /// GET /api/jobs: newest first.
-    job_page list_jobs(const job_query& q);
+    api_result<job_page> list_jobs(const job_query& q) override;
 
     /// GET /api/jobs/{id}/explain: {job_id, status, verdict, workers: [{worker_id, kind, state,
     /// matches, rule, detail}]}, every registered worker sorted by id.
-    api_result<boost::json::object> explain_job(std::string_view job_id);
+    api_result<boost::json::object> explain_job(std::string_view job_id) override;
     /// GET /api/workers/{id}/explain: {worker_id, jobs: [{job_id, rule, detail}]}: among the
     /// first `limit` pending jobs in rank order, those this worker cannot take, and why.
-    api_result<boost::json::object> explain_worker(std::string_view worker_id, std::size_t limit);
+    api_result<boost::json::object> explain_worker(std::string_view worker_id, std::size_t limit) override;
 
     /// Jobs waiting for a worker (pending or retrying), in all and of one service_required:
     /// what --max-pending-jobs and --max-pending-per-type bound.
@@ -147,63 +91,31 @@ public:
     const std::map<std::string, std::size_t>& unroutable_by_type() const { return unroutable_by_type_; }
 
     // ---- workers ---------------------------------------------------------------------------
-    /// POST /api/workers: capabilities (trace-format.md), or {"worker_id", "worker_type"}.
-    api_result<void> register_external(const boost::json::value& body);
-    /// An in-process worker; `on_cancel` is called when a job it runs is cancelled.
-    api_result<void> register_local(const boost::json::value& capabilities, cancel_fn on_cancel);
-    /// Removes a worker; its jobs count a failed attempt.
-    api_result<void> unregister(std::string_view worker_id);
-    /// DELETE /api/workers/{id}: as unregister, but in-process workers are not the API's (409).
-    api_result<void> unregister_external(std::string_view worker_id);
-    boost::json::array list_workers();
+    api_result<void> register_external(const boost::json::value& body) override;
+    api_result<void> register_local(const boost::json::value& capabilities, cancel_fn on_cancel) override;
+    api_result<void> unregister(std::string_view worker_id) override;
+    api_result<void> unregister_external(std::string_view worker_id) override;
+    api_result<boost::json::array> list_workers() override;
+    bool holds_jobs(std::string_view worker_id) override;
 
-    /// The worker is idle and wants a job: `deliver` is called (posted, never inline) with one
-    /// as soon as one matches, or with nothing once `wait` has passed (a zero wait answers at
-    /// once). A second wait by the same worker replaces the first (which gets nothing).
-    using wait_result = std::optional<assignment>;
     void wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
-                      std::function<void(api_result<wait_result>)> deliver);
-    /// For in-process workers: wait with no time limit.
-    void ready_for_job(std::string_view worker_id, deliver_fn deliver);
+                      std::function<void(api_result<wait_result>)> deliver) override;
+    void ready_for_job(std::string_view worker_id, deliver_fn deliver) override;
 
-    struct heartbeat_reply {
-        std::vector<std::string> cancelled_jobs;  ///< its jobs cancelled since the last heartbeat
-    };
-    api_result<heartbeat_reply> heartbeat(std::string_view worker_id);
+    api_result<heartbeat_reply> heartbeat(std::string_view worker_id) override;
     api_result<void> progress(std::string_view job_id, std::string_view token, std::int64_t percent,
-                              const std::string& message = {});
-    api_result<void> complete(std::string_view job_id, std::string_view token, boost::json::value result);
-    api_result<void> fail(std::string_view job_id, std::string_view token, boost::json::value error, bool retryable);
+                              const std::string& message = {}) override;
+    api_result<void> complete(std::string_view job_id, std::string_view token, boost::json::value result) override;
+    api_result<void> fail(std::string_view job_id, std::string_view token, boost::json::value error, bool retryable) override;
 
     // ---- shutdown, events, introspection ---------------------------------------------------
-    /// Shutdown, step 1: in-process workers get no more jobs.
-    void stop_local_workers();
-    /// Shutdown, step 2: hands every job held by in-process workers back to pending (no attempt
-    /// counted) and tells their connectors to stop.
-    void release_local_jobs();
-    std::size_t running_local_jobs() const;
-
-    /// Subscribers are called on the dispatcher's thread after each change; they must not call
-    /// back into the dispatcher synchronously.
-    std::size_t subscribe(subscriber_fn f);
-    void unsubscribe(std::size_t id);
-    /// Expires when the dispatcher is destroyed: objects that may outlive it (sessions whose
-    /// handlers are destroyed with the io_context) check it before unsubscribing.
-    std::weak_ptr<const void> lifetime() const { return alive_; }
+    void stop_local_workers() override;
+    void release_local_jobs() override;
+    std::size_t running_local_jobs() const override;
+    api_result<health_info> health() override;
+    api_result<job_gauges> gauges() override;
 
     const scheduler& core() const { return sched_; }
-    const service_mapping& mapping() const { return mapping_; }
-    const strategy& matching_strategy() const { return strategy_; }
-
-    struct counters {
-        std::uint64_t submitted = 0, claims = 0, completed = 0, failed = 0, retried = 0, cancelled = 0;
-    };
-    const counters& totals() const { return totals_; }
-    /// Called with (submit-to-assign seconds) for each assignment, and (claim seconds) for each
-    /// claim call: metrics hang histograms here.
-    std::function<void(double)> on_submit_to_assign;
-    std::function<void(double)> on_claim_duration;
-
 private:
     struct worker_state {
         bool local = false;
@@ -220,7 +132,6 @@ private:
 
     void advance();
     void after_change();
-    void notify(const dispatcher_event& e);
     void arm_timer();
     void on_timer();
     void sweep();
@@ -242,8 +153,6 @@ private:
     void sync_waiting(const std::string& job_id);
 
     boost::asio::io_context& io_;
-    const service_mapping& mapping_;
-    const strategy& strategy_;
     dispatcher_options options_;
     const clock_source& clock_;
     scheduler sched_;
@@ -263,15 +172,10 @@ private:
     std::map<std::string, std::size_t> unroutable_by_type_;       ///< their count by service_required
     std::unordered_map<std::string, std::string> waiting_;         ///< pending or retrying job id -> service_required
     std::unordered_map<std::string, std::size_t> waiting_by_type_;  ///< their count by service_required
-    std::map<std::size_t, subscriber_fn> subscribers_;
-    std::size_t next_subscriber_ = 1;
-    bool notifying_ = false;
-    std::shared_ptr<const int> alive_ = std::make_shared<const int>(0);
     std::string progress_message_;  ///< of the progress call being applied, for its event
     bool accepting_local_ = true;  ///< false once shutdown has begun
     std::mt19937_64 rng_;
     std::uint64_t next_generated_id_ = 1;
-    counters totals_;
 };
 
 }  // namespace jobrouter

@@ -10,7 +10,7 @@ namespace jobrouter {
 
 namespace asio = boost::asio;
 
-local_worker::local_worker(asio::io_context& io, dispatcher& d, std::string id, const worker_type& type, log_fn log)
+local_worker::local_worker(asio::io_context& io, job_service& d, std::string id, const worker_type& type, log_fn log)
     : io_(io), dispatcher_(d), id_(std::move(id)), type_(type), log_(std::move(log)) {}
 
 local_worker::~local_worker() {
@@ -177,7 +177,7 @@ void local_worker::leave() {
     if (!registered_) return;
     // A job claimed for us may be on its way (the dispatcher posts deliveries): unregistering
     // now would count it a failed attempt. Run it first; finish() comes back here.
-    if (const worker* w = dispatcher_.core().find_worker(id_); w && !w->assigned.empty()) return;
+    if (dispatcher_.holds_jobs(id_)) return;
     (void)dispatcher_.unregister(id_);
     registered_ = false;
     waiting_ = false;

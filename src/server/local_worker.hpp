@@ -23,7 +23,7 @@
 
 #include "connectors/connector.hpp"
 #include "core/service_mapping.hpp"
-#include "server/dispatcher.hpp"
+#include "server/job_service.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -43,7 +43,7 @@ public:
     using log_fn = std::function<void(std::string_view message, const boost::json::object& fields)>;
 
     /// `type` must be a worker type of d.mapping().
-    local_worker(boost::asio::io_context& io, dispatcher& d, std::string id, const worker_type& type, log_fn log = {});
+    local_worker(boost::asio::io_context& io, job_service& d, std::string id, const worker_type& type, log_fn log = {});
     /// Cancels a running connector and unregisters from the dispatcher if still registered (a
     /// job it still held then counts a failed attempt: shut down with stop() first).
     ~local_worker();
@@ -88,7 +88,7 @@ private:
     void debug(std::string_view message, boost::json::object fields) const;
 
     boost::asio::io_context& io_;
-    dispatcher& dispatcher_;
+    job_service& dispatcher_;
     std::string id_;
     const worker_type& type_;
     log_fn log_;

@@ -232,7 +232,7 @@ result<void> check_local_worker_type(const worker_type& t, const service_mapping
     return {};
 }
 
-result<std::unique_ptr<local_workers>> local_workers::create(boost::asio::io_context& io, dispatcher& d,
+result<std::unique_ptr<local_workers>> local_workers::create(boost::asio::io_context& io, job_service& d,
                                                              const std::vector<worker_count>& counts,
                                                              const std::string& machine_id,
                                                              const capabilities_config& config,

@@ -19,7 +19,7 @@
 #include "core/error.hpp"
 #include "core/service_mapping.hpp"
 #include "core/workers_spec.hpp"
-#include "server/dispatcher.hpp"
+#include "server/job_service.hpp"
 #include "server/local_worker.hpp"
 #include "strategies/strategy.hpp"
 
@@ -85,7 +85,7 @@ public:
     /// Validates and builds (nothing is registered yet): every worker type of `counts` must be
     /// in the dispatcher's mapping and pass check_local_worker_type, `machine_id` must be
     /// non-empty, and each worker's capabilities must be valid.
-    static result<std::unique_ptr<local_workers>> create(boost::asio::io_context& io, dispatcher& d,
+    static result<std::unique_ptr<local_workers>> create(boost::asio::io_context& io, job_service& d,
                                                          const std::vector<worker_count>& counts,
                                                          const std::string& machine_id,
                                                          const capabilities_config& config,

@@ -54,7 +54,7 @@ void histogram::render(std::string& out, const std::string& name, const std::str
     out += name + "_count " + std::to_string(count_) + "\n";
 }
 
-metrics::metrics(dispatcher& d, std::shared_ptr<const connection_stats> connections)
+metrics::metrics(job_service& d, std::shared_ptr<const connection_stats> connections)
     : dispatcher_(d), connections_(std::move(connections)) {
     d.on_claim_duration = [this](double s) { claim_seconds_.observe(s); };
     d.on_submit_to_assign = [this](double s) { submit_to_assign_seconds_.observe(s); };
@@ -62,11 +62,15 @@ metrics::metrics(dispatcher& d, std::shared_ptr<const connection_stats> connecti
 
 std::string metrics::render() const {
     std::string out;
-    std::map<std::string, std::uint64_t> pending, running;
-    dispatcher_.core().for_each_job([&](const job& j) {
-        if (j.status == job_status::pending) ++pending[j.service_required()];
-        if (j.is_running()) ++running[j.service_required()];
-    });
+    // The store's gauges; when the store cannot be read (Redis down) they are left out and
+    // jobrouter_store_up says so.
+    auto g = dispatcher_.gauges();
+    header(out, "jobrouter_store_up", "gauge", "1 when the job store answered this scrape, else 0.");
+    out += std::string("jobrouter_store_up ") + (g ? "1" : "0") + "\n";
+    job_service::job_gauges empty;
+    const job_service::job_gauges& gauges = g ? *g : empty;
+    const auto& pending = gauges.pending;
+    const auto& running = gauges.running;
     header(out, "jobrouter_jobs_pending", "gauge", "Pending jobs by service_required.");
     for (const auto& [service, n] : pending)
         out += "jobrouter_jobs_pending{service_required=\"" + label(service) + "\"} " + std::to_string(n) + "\n";
@@ -76,7 +80,7 @@ std::string metrics::render() const {
 
     header(out, "jobrouter_unroutable_jobs", "gauge",
            "Pending or retrying jobs that no registered worker can take, by service_required (see GET /api/jobs?unroutable=true).");
-    for (const auto& [service, n] : dispatcher_.unroutable_by_type())
+    for (const auto& [service, n] : gauges.unroutable)
         out += "jobrouter_unroutable_jobs{service_required=\"" + label(service) + "\"} " + std::to_string(n) + "\n";
 
     const auto& t = dispatcher_.totals();
@@ -94,14 +98,16 @@ std::string metrics::render() const {
     submit_to_assign_seconds_.render(out, "jobrouter_submit_to_assign_seconds", "Time from submission to first assignment.");
 
     std::map<std::pair<std::string, std::string>, std::uint64_t> workers;
-    for (const auto& w : dispatcher_.list_workers())
-        ++workers[{std::string(w.at("kind").as_string()), std::string(w.at("status").as_string())}];
+    auto listed = dispatcher_.list_workers();
+    if (listed)
+        for (const auto& w : *listed)
+            ++workers[{std::string(w.at("kind").as_string()), std::string(w.at("status").as_string())}];
     header(out, "jobrouter_workers", "gauge", "Registered workers by kind and status.");
     for (const auto& [key, n] : workers)
         out += "jobrouter_workers{kind=\"" + key.first + "\",status=\"" + key.second + "\"} " + std::to_string(n) + "\n";
 
     header(out, "jobrouter_jobs_waiting", "gauge", "Pending or retrying jobs, what --max-pending-jobs bounds.");
-    out += "jobrouter_jobs_waiting " + std::to_string(dispatcher_.waiting_count()) + "\n";
+    out += "jobrouter_jobs_waiting " + std::to_string(gauges.waiting) + "\n";
     if (connections_) {
         const std::pair<const char*, const char*> gauges[] = {
             {"jobrouter_connections_open", "Open HTTP and WebSocket connections, what --max-connections bounds."},

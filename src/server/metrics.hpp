@@ -4,7 +4,7 @@
 #pragma once
 
 #include "server/connection_stats.hpp"
-#include "server/dispatcher.hpp"
+#include "server/job_service.hpp"
 
 #include <array>
 #include <string>
@@ -29,11 +29,11 @@ class metrics {
 public:
     /// Hooks itself into `d`'s latency callbacks; `d` must outlive it.
     /// `connections`, when given, adds the connection gauges and counters.
-    explicit metrics(dispatcher& d, std::shared_ptr<const connection_stats> connections = nullptr);
+    explicit metrics(job_service& d, std::shared_ptr<const connection_stats> connections = nullptr);
     std::string render() const;
 
 private:
-    dispatcher& dispatcher_;
+    job_service& dispatcher_;
     std::shared_ptr<const connection_stats> connections_;
     histogram claim_seconds_;
     histogram submit_to_assign_seconds_;

@@ -7,15 +7,18 @@ namespace jobrouter {
 
 server::server(boost::asio::io_context& io, const service_mapping& mapping, const strategy& strat,
                server_settings settings, const clock_source& clock)
+    : server(io, settings, std::make_unique<dispatcher>(io, mapping, strat, settings.dispatching, clock)) {}
+
+server::server(boost::asio::io_context& io, server_settings settings, std::unique_ptr<job_service> service)
     : io_(io),
       settings_(settings),
-      dispatcher_(io, mapping, strat, settings.dispatching, clock),
-      metrics_(dispatcher_, stats_),
-      router_(dispatcher_, metrics_, settings_.limits),
+      dispatcher_(std::move(service)),
+      metrics_(*dispatcher_, stats_),
+      router_(*dispatcher_, metrics_, settings_.limits),
       http_(io, router_, settings_.limits, settings_.auth, stats_),
       shutdown_timer_(io) {
     // A log line per state change, at debug (the "a line per job state change").
-    dispatcher_.subscribe([](const dispatcher_event& e) {
+    dispatcher_->subscribe([](const dispatcher_event& e) {
         if (log::enabled(log::level::debug)) log::debug("event", event_json(e));
     });
 }
@@ -34,9 +37,9 @@ void server::shutdown(std::function<void()> done) {
     if (shutting_down_) return;
     shutting_down_ = true;
     http_.stop_accepting();
-    dispatcher_.stop_local_workers();
+    dispatcher_->stop_local_workers();
     if (workers_) workers_->stop_all();
-    const std::size_t running = dispatcher_.running_local_jobs();
+    const std::size_t running = dispatcher_->running_local_jobs();
     if (running > 0)
         log::info("shutting down: waiting for running in-process jobs",
                   {{"running", running}, {"grace_ms", settings_.shutdown_grace.count()}});
@@ -44,11 +47,11 @@ void server::shutdown(std::function<void()> done) {
 }
 
 void server::wait_for_running_jobs(std::chrono::steady_clock::time_point deadline, std::function<void()> done) {
-    const std::size_t running = dispatcher_.running_local_jobs();
+    const std::size_t running = dispatcher_->running_local_jobs();
     if (running == 0 || std::chrono::steady_clock::now() >= deadline) {
         if (running > 0) {
             log::warn("shutdown grace over: handing running in-process jobs back to pending", {{"jobs", running}});
-            dispatcher_.release_local_jobs();
+            dispatcher_->release_local_jobs();
         }
         done();
         return;

@@ -33,8 +33,11 @@ struct server_settings {
 
 class server {
 public:
+    /// With the memory store (a dispatcher built from settings.dispatching).
     server(boost::asio::io_context& io, const service_mapping& mapping, const strategy& strat, server_settings settings,
            const clock_source& clock);
+    /// With a given store (the Redis store: redis_job_service); settings.dispatching is unused.
+    server(boost::asio::io_context& io, server_settings settings, std::unique_ptr<job_service> service);
     ~server();
 
     /// Binds the listener and starts the in-process workers, if any were attached. Throws
@@ -49,7 +52,7 @@ public:
     void shutdown(std::function<void()> done);
 
     boost::asio::ip::tcp::endpoint local_endpoint() const { return http_.local_endpoint(); }
-    class dispatcher& get_dispatcher() { return dispatcher_; }
+    job_service& get_dispatcher() { return *dispatcher_; }
     /// Open connections and what the connection limits turned away (io_context thread only).
     const connection_stats& connections() const { return *stats_; }
 
@@ -59,7 +62,7 @@ private:
     boost::asio::io_context& io_;
     server_settings settings_;
     std::shared_ptr<connection_stats> stats_ = std::make_shared<connection_stats>();
-    class dispatcher dispatcher_;
+    std::unique_ptr<job_service> dispatcher_;
     metrics metrics_;
     api_router router_;
     http_server http_;

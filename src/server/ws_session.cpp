@@ -11,7 +11,7 @@ bool event_filter::accepts(const dispatcher_event& e) const {
     return true;
 }
 
-ws_session::ws_session(beast::tcp_stream&& stream, dispatcher& d, const http_limits& limits, event_filter filter,
+ws_session::ws_session(beast::tcp_stream&& stream, job_service& d, const http_limits& limits, event_filter filter,
                        connection_slot slot)
     : ws_(std::move(stream)),
       dispatcher_(d),

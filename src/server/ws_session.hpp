@@ -8,7 +8,7 @@
 #pragma once
 
 #include "server/connection_stats.hpp"
-#include "server/dispatcher.hpp"
+#include "server/job_service.hpp"
 #include "server/http_limits.hpp"
 
 #include <boost/beast/core.hpp>
@@ -29,7 +29,7 @@ struct event_filter {
 
 class ws_session : public std::enable_shared_from_this<ws_session> {
 public:
-    ws_session(boost::beast::tcp_stream&& stream, dispatcher& d, const http_limits& limits, event_filter filter,
+    ws_session(boost::beast::tcp_stream&& stream, job_service& d, const http_limits& limits, event_filter filter,
                connection_slot slot);
     ~ws_session();
     void run(boost::beast::http::request<boost::beast::http::string_body> req);
@@ -44,7 +44,7 @@ private:
 
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     boost::beast::flat_buffer read_buffer_;
-    dispatcher& dispatcher_;
+    job_service& dispatcher_;
     const http_limits& limits_;
     event_filter filter_;
     std::deque<std::string> queue_;

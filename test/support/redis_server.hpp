@@ -13,8 +13,8 @@ namespace jobrouter::test {
 
 class redis_server {
 public:
-    redis_server() {
-        auto s = redis::local_server::start();
+    explicit redis_server(redis::local_server_options options = {}) {
+        auto s = redis::local_server::start(options);
         if (!s) throw std::runtime_error(s.error().text());
         server_ = std::move(*s);
     }
@@ -22,6 +22,12 @@ public:
     int port() const { return server_->port(); }
     std::string url(int db = 0) const { return server_->url(db); }
     redis::connection connect(int db = 0) const { return server_->connect(db); }
+    /// Stops it (SIGKILL when `hard`) and starts it again on the same port and directory.
+    void stop(bool hard = false) { server_->stop(hard); }
+    void restart() {
+        auto r = server_->restart();
+        if (!r) throw std::runtime_error(r.error().text());
+    }
 
 private:
     std::unique_ptr<redis::local_server> server_;

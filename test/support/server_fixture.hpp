@@ -11,7 +11,9 @@
 #include "app/http_client.hpp"
 #include "core/service_mapping.hpp"
 #include "core/workers_spec.hpp"
+#include "redis/connection.hpp"
 #include "server/local_workers.hpp"
+#include "server/redis_job_service.hpp"
 #include "server/server.hpp"
 #include "strategies/strategy_registry.hpp"
 #include <boost/asio/connect.hpp>
@@ -71,6 +73,13 @@ constexpr const char* kMapping = R"({
 constexpr const char* kMachine = "test";
 const std::string kMockWorker = "test-worker-mock-0";
 
+// The store the fixture's servers use unless a test says otherwise: "" (memory), or a
+// redis:// URL that a test module sets once (serve_api_redis_test runs serve_api's cases on it).
+inline std::string& default_store_url() {
+    static std::string url;
+    return url;
+}
+
 struct config {
     time_ms lease_ms = 3000;
     time_ms backoff_ms = 150;
@@ -80,6 +89,8 @@ struct config {
     std::chrono::milliseconds max_wait{30000};
     std::string workers = "";  ///< a WORKERS list for in-process workers; "" = none
     std::function<void(server_settings&)> tune = {};  ///< last word on the settings (limits, tokens)
+    std::string store_url = default_store_url();  ///< "" = the memory store; redis://... = the Redis store
+    bool flush_store = true;                     ///< with a Redis store: FLUSHDB before starting
 };
 
 json::value parse_body(const std::string& body) {
@@ -127,7 +138,22 @@ struct server_fixture {
         settings.limits.write_timeout = 20s;
         settings.shutdown_grace = 1s;
         if (c.tune) c.tune(settings);
-        srv = std::make_unique<server>(io, *mapping, *strat, settings, clock);
+        if (c.store_url.empty()) {
+            srv = std::make_unique<server>(io, *mapping, *strat, settings, clock);
+        } else {
+            auto url = redis::parse_redis_url(c.store_url);
+            BOOST_REQUIRE_MESSAGE(url, "store url: " << (url ? "" : url.error().text()));
+            if (c.flush_store) {
+                auto conn = redis::connection::open(*url, 5s);
+                BOOST_REQUIRE_MESSAGE(conn, "redis: " << (conn ? "" : conn.error().text()));
+                conn->command({"FLUSHDB"});
+            }
+            redis_service_options ro;
+            ro.dispatching = settings.dispatching;
+            auto service = redis_job_service::create(io, *mapping, *strat, *url, ro, clock, make_origin(kMachine));
+            BOOST_REQUIRE_MESSAGE(service, "redis store: " << (service ? "" : service.error().text()));
+            srv = std::make_unique<server>(io, settings, std::move(*service));
+        }
         if (!c.workers.empty()) {
             auto counts = parse_workers_spec(c.workers, *mapping, "WORKERS");
             BOOST_REQUIRE_MESSAGE(counts, "WORKERS: " << (counts ? "" : counts.error().text()));
