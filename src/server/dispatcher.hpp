@@ -160,9 +160,14 @@ public:
     /// The worker is idle and wants a job: `deliver` is called (posted, never inline) with one
     /// as soon as one matches, or with nothing once `wait` has passed (a zero wait answers at
     /// once). A second wait by the same worker replaces the first (which gets nothing).
+    /// Returns the wait's serial, for withdraw_wait (0 when the worker is unknown).
     using wait_result = std::optional<assignment>;
-    void wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
-                      std::function<void(api_result<wait_result>)> deliver);
+    std::uint64_t wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
+                               std::function<void(api_result<wait_result>)> deliver);
+    /// The client of wait `serial` hung up: if that wait still waits, it ends with nothing
+    /// (the answer goes nowhere) and the worker is no longer idle, so that no job is handed
+    /// out on a dead connection, to be held unseen while the worker's heartbeats renew it.
+    void withdraw_wait(std::string_view worker_id, std::uint64_t serial);
     /// For in-process workers: wait with no time limit.
     void ready_for_job(std::string_view worker_id, deliver_fn deliver);
 
@@ -215,6 +220,7 @@ private:
         deliver_fn local_deliver;
         std::function<void(api_result<wait_result>)> external_deliver;
         std::unique_ptr<boost::asio::steady_timer> wait_timer;
+        std::uint64_t wait_serial = 0;          ///< of the latest external wait (withdraw_wait)
         bool waiting() const { return local_deliver || external_deliver; }
     };
 
