@@ -34,11 +34,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# serve's settings; the driver is told the ones it must know.
-LEASE_MS=1500
-MAX_BODY_BYTES=65536
-DRAIN_S=60
-
 ensure_packages
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   launcher=()
@@ -48,53 +43,5 @@ fi
 log "building jobrouter and jobrouter-soak in $BUILD_DIR ($(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD_DIR/CMakeCache.txt"))"
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target jobrouter jobrouter-soak >&2
 
-if [ -n "${SOAK_DIR:-}" ]; then
-  mkdir -p "$SOAK_DIR"; work="$(cd "$SOAK_DIR" && pwd)"; keep=1
-else
-  work="$(mktemp -d)"; keep=0
-fi
-serve_pid=""
-cleanup() {
-  if [ -n "$serve_pid" ] && kill -0 "$serve_pid" 2>/dev/null; then
-    kill -TERM "$serve_pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$serve_pid" 2>/dev/null || true
-  fi
-  [ "$keep" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$BUILD_DIR/jobrouter" serve --listen 127.0.0.1:0 --port-file "$work/port" --workers none --machine-id soak \
-  --lease-ms "$LEASE_MS" --retry-backoff-ms 100 --retry-backoff-max-ms 1000 --worker-timeout-ms 4000 \
-  --retention-ms 15000 --max-body-bytes "$MAX_BODY_BYTES" --max-ws-queue 1000000 --log-level warn \
-  ${STORE_ARGS[@]+"${STORE_ARGS[@]}"} >"$work/serve.log" 2>&1 &
-serve_pid=$!
-for _ in $(seq 1 300); do
-  [ -s "$work/port" ] && grep -q $'\n' "$work/port" 2>/dev/null && break
-  kill -0 "$serve_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! kill -0 "$serve_pid" 2>/dev/null || [ ! -s "$work/port" ]; then
-  log "serve did not start; its output:"
-  cat "$work/serve.log" >&2
-  exit 1
-fi
-port="$(head -1 "$work/port")"
-log "serve pid $serve_pid on 127.0.0.1:$port ${STORE_ARGS[*]:-(memory store)}; log in $work/serve.log"
-
-rc=0
-timeout --kill-after=10 $((SECONDS_ARG + DRAIN_S + 120)) \
-  "$BUILD_DIR/jobrouter-soak" --port "$port" --pid "$serve_pid" --seconds "$SECONDS_ARG" --lease-ms "$LEASE_MS" \
-  --max-body-bytes "$MAX_BODY_BYTES" --drain-s "$DRAIN_S" ${DRIVER_ARGS[@]+"${DRIVER_ARGS[@]}"} || rc=$?
-
-if ! kill -0 "$serve_pid" 2>/dev/null; then
-  log "FAIL: serve died during the soak; the end of its output:"
-  tail -20 "$work/serve.log" >&2
-  exit 1
-fi
-[ "$rc" -eq 124 ] && log "FAIL: the soak driver did not finish in time (timeout)"
-if [ "$rc" -ne 0 ]; then
-  log "the end of serve's output:"
-  tail -20 "$work/serve.log" >&2
-fi
-exit "$rc"
+exec "$REPO_ROOT/bench/soak/run_soak.sh" "$BUILD_DIR/jobrouter" "$BUILD_DIR/jobrouter-soak" "$SECONDS_ARG" \
+  ${STORE_ARGS[@]+"${STORE_ARGS[@]}"} ${DRIVER_ARGS[@]+"${DRIVER_ARGS[@]}"}
