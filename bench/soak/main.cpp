@@ -210,6 +210,11 @@ int main(int argc, char** argv) {
                           "jobrouter_retries_total", "jobrouter_cancellations_total", "jobrouter_jobs_waiting", "jobrouter_jobs_running",
                           "jobrouter_connections_open", "jobrouter_connections_refused_total"})
         std::printf(" %s=%s", k + 10, num(m[k]).c_str());
+    // Claims the server answered with a job that no driver worker received: those of claims
+    // whose client hung up (fault_claim_hung_up) and that serve could not tell were gone.
+    std::printf("\njobs handed to hung-up claims: %s of %llu hung-up claims",
+                num(m["jobrouter_claims_total"] - static_cast<double>(record.get("claim_200"))).c_str(),
+                static_cast<unsigned long long>(record.get("fault_claim_hung_up")));
     std::printf("\nrates during the load: %.1f jobs accepted/s, %.1f completed/s, %.1f claims/s\n",
                 at_load_end.count("jobrouter_submitted_total") ? at_load_end.at("jobrouter_submitted_total") / load_seconds : 0.0,
                 at_load_end.count("jobrouter_completions_total") ? at_load_end.at("jobrouter_completions_total") / load_seconds : 0.0,
