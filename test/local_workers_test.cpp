@@ -243,7 +243,7 @@ BOOST_AUTO_TEST_CASE(a_worker_type_whose_service_settings_are_unusable_is_refuse
                "settings are unusable: services.chat.api_config.method: must be GET, POST, PUT, PATCH or DELETE, got "
                "\"TRACE\"",
                made.error().message);
-    BOOST_TEST(f.d.list_workers().empty());
+    BOOST_TEST(f.d.list_workers().value().empty());
 }
 
 BOOST_AUTO_TEST_CASE(every_worker_type_of_the_embedded_mapping_can_start) {

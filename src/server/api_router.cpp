@@ -92,7 +92,7 @@ bool api_router::upgrade(beast::tcp_stream&& stream, request&& req, connection_s
     return true;
 }
 
-void api_router::handle(request&& req, respond_fn respond) {
+void api_router::handle(request&& req, respond_fn respond, client_link link) {
     const unsigned version = req.version();
     const bool keep_alive = req.keep_alive();
     auto fail = [&](status s, std::string code, std::string message) {
@@ -313,7 +313,15 @@ void api_router::handle(request&& req, respond_fn respond) {
             auto wait = int_param(*target, "wait_ms", 0, UINT64_MAX);
             if (!wait) return from_error(wait.error());
             const auto wait_ms = std::min<std::uint64_t>(wait->value_or(0), static_cast<std::uint64_t>(limits_.max_wait.count()));
-            dispatcher_.wait_for_job(id, std::chrono::milliseconds(wait_ms),
+            // A client that hung up with its claim (its request and FIN came together) would
+            // never see the job, and a live worker of that id would renew its lease with every
+            // heartbeat: it gets nothing (the 204 goes into the closed connection).
+            if (link.gone && link.gone()) {
+                response res{status::no_content, version};
+                res.keep_alive(false);
+                return respond(std::move(res));
+            }
+            const std::uint64_t serial = dispatcher_.wait_for_job(id, std::chrono::milliseconds(wait_ms),
                                      [respond, version, keep_alive](api_result<job_service::wait_result> r) {
                                          if (!r) {
                                              respond(error_response(version, keep_alive, static_cast<status>(r.error().status),
@@ -330,6 +338,11 @@ void api_router::handle(request&& req, respond_fn respond) {
                                          }
                                          respond(std::move(res));
                                      });
+            // Likewise a client that hangs up while its claim waits: the wait is withdrawn.
+            if (link.on_hang_up && serial != 0)
+                link.on_hang_up([d = &dispatcher_, alive = dispatcher_.lifetime(), worker = std::string(id), serial] {
+                    if (alive.lock()) d->withdraw_wait(worker, serial);
+                });
             return;
         }
         if (seg.size() == 4 && seg[3] == "explain") {

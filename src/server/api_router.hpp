@@ -17,6 +17,14 @@
 
 namespace jobrouter {
 
+/// What the connection a request came on can tell the router (http_session fills it in; either
+/// may be empty; both may be called only during handle()). A long-poll claim uses both, so that
+/// no job is handed to a client that is gone.
+struct client_link {
+    std::function<bool()> gone;                            ///< the client has hung up already
+    std::function<void(std::function<void()>)> on_hang_up;  ///< call this once if it hangs up later
+};
+
 class api_router {
 public:
     using request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -26,7 +34,7 @@ public:
     api_router(job_service& d, metrics& m, const http_limits& limits);
 
     /// Answers `req` through `respond`, exactly once (later, for a long-poll claim).
-    void handle(request&& req, respond_fn respond);
+    void handle(request&& req, respond_fn respond, client_link link = {});
 
     /// A WebSocket upgrade: GET /ws/events becomes a ws_session; anything else is refused.
     /// Returns true when the connection was taken (with its slot, which it then holds).

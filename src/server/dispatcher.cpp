@@ -273,13 +273,13 @@ void dispatcher::end_wait_empty(worker_state& w) {
     w.local_deliver = nullptr;
 }
 
-void dispatcher::wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
-                              std::function<void(api_result<wait_result>)> done) {
+std::uint64_t dispatcher::wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
+                                       std::function<void(api_result<wait_result>)> done) {
     advance();
     auto ext = external_worker(worker_id);
     if (!ext) {
         asio::post(io_, [done = std::move(done), e = ext.error()] { done(e); });
-        return;
+        return 0;
     }
     auto it = workers_.find(worker_id);
     const std::string wid = it->first;
@@ -290,14 +290,15 @@ void dispatcher::wait_for_job(std::string_view worker_id, std::chrono::milliseco
         end_wait_empty(w);
     }
     w.external_deliver = std::move(done);
+    const std::uint64_t serial = ++w.wait_serial;
     if (try_serve(wid)) {
         after_change();
-        return;
+        return serial;
     }
     if (wait.count() <= 0) {
         end_wait_empty(w);
         after_change();
-        return;
+        return serial;
     }
     park(wid, w);
     if (!w.wait_timer) w.wait_timer = std::make_unique<asio::steady_timer>(io_);
@@ -310,6 +311,19 @@ void dispatcher::wait_for_job(std::string_view worker_id, std::chrono::milliseco
         it->second.last_seen = clock_.now_ms();
         end_wait_empty(it->second);
     });
+    after_change();
+    return serial;
+}
+
+void dispatcher::withdraw_wait(std::string_view worker_id, std::uint64_t serial) {
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end()) return;
+    worker_state& w = it->second;
+    if (w.local || w.wait_serial != serial || !w.external_deliver) return;  // answered or replaced already
+    advance();
+    unpark(it->first, w);
+    w.last_seen = sched_.now();
+    end_wait_empty(w);
     after_change();
 }
 

@@ -98,8 +98,9 @@ public:
     api_result<boost::json::array> list_workers() override;
     bool holds_jobs(std::string_view worker_id) override;
 
-    void wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
-                      std::function<void(api_result<wait_result>)> deliver) override;
+    std::uint64_t wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
+                               std::function<void(api_result<wait_result>)> deliver) override;
+    void withdraw_wait(std::string_view worker_id, std::uint64_t serial) override;
     void ready_for_job(std::string_view worker_id, deliver_fn deliver) override;
 
     api_result<heartbeat_reply> heartbeat(std::string_view worker_id) override;
@@ -127,6 +128,7 @@ private:
         deliver_fn local_deliver;
         std::function<void(api_result<wait_result>)> external_deliver;
         std::unique_ptr<boost::asio::steady_timer> wait_timer;
+        std::uint64_t wait_serial = 0;          ///< of the latest external wait (withdraw_wait)
         bool waiting() const { return local_deliver || external_deliver; }
     };
 

@@ -5,7 +5,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <iterator>
 #include <string>
 
@@ -126,7 +129,28 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     }
     // The router may answer later (long-poll claims): the session waits without a deadline,
     // the router bounds the wait.
-    router_.handle(std::move(req), [self = shared_from_this()](response res) { self->send(std::move(res)); });
+    router_.handle(std::move(req), [self = shared_from_this()](response res) { self->send(std::move(res)); },
+                   // Called only during handle() (see client_link): `this` is alive, and the
+                   // captures fit std::function's local buffer (no allocation per request).
+                   client_link{[this] { return client_gone(); },
+                               [this](std::function<void()> on_gone) { watch_hang_up(std::move(on_gone)); }});
+}
+
+bool http_session::client_gone() {
+    char byte;
+    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return true;  // end of stream: the client closed (at least its sending side)
+    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+// Waits for the socket to become readable without reading: a hang-up (end of stream or reset)
+// calls `on_gone`; bytes of a next request leave them for the parser and stop watching. The
+// wait ends with the connection (closing the socket cancels it).
+void http_session::watch_hang_up(std::function<void()> on_gone) {
+    stream_.socket().async_wait(boost::asio::ip::tcp::socket::wait_read,
+                                [self = shared_from_this(), on_gone = std::move(on_gone)](beast::error_code ec) {
+                                    if (!ec && self->client_gone()) on_gone();
+                                });
 }
 
 // The response goes out as one contiguous buffer: Beast's serializer walks a gather list of

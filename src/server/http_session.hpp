@@ -8,7 +8,9 @@
 //            client that sent `Expect: 100-continue` is told to go on;
 //   body   - the whole request must be in within limits.read_timeout of its first byte.
 // Then the router answers (now, or later for a long-poll), the answer is written within
-// limits.write_timeout, and the next request is read while keep-alive holds. A refusal that
+// limits.write_timeout, and the next request is read while keep-alive holds. While an answer
+// is pending the session tells the router when the client hangs up (client_link), so that a
+// long-poll claim whose client is gone is withdrawn instead of handing out a job. A refusal that
 // ends the connection is written, then the rest of the client's request is drained for a
 // moment so that the client reads the refusal instead of a connection reset. Kept alive by
 // shared_from_this while an operation or a pending answer refers to it.
@@ -22,6 +24,7 @@
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -54,6 +57,10 @@ private:
     void linger_close();
     void drain();
     void do_close();
+    /// The client has closed its side or reset the connection (peeks, never blocks or consumes).
+    bool client_gone();
+    /// Calls `on_gone` once if the client hangs up before it sends anything more.
+    void watch_hang_up(std::function<void()> on_gone);
 
     boost::beast::tcp_stream stream_;
     boost::beast::flat_buffer buffer_;

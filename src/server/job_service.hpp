@@ -119,9 +119,14 @@ public:
     /// The worker is idle and wants a job: `deliver` is called (posted, never inline) with one
     /// as soon as one matches, or with nothing once `wait` has passed (a zero wait answers at
     /// once). A second wait by the same worker replaces the first (which gets nothing).
+    /// Returns the wait's serial, for withdraw_wait (0 when the wait was refused at once).
     using wait_result = std::optional<assignment>;
-    virtual void wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
-                              std::function<void(api_result<wait_result>)> deliver) = 0;
+    virtual std::uint64_t wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
+                                       std::function<void(api_result<wait_result>)> deliver) = 0;
+    /// The client of wait `serial` hung up: if that wait still waits, it ends with nothing
+    /// (the answer goes nowhere) and the worker is no longer idle, so that no job is handed
+    /// out on a dead connection, to be held unseen while the worker's heartbeats renew it.
+    virtual void withdraw_wait(std::string_view worker_id, std::uint64_t serial) = 0;
     /// For in-process workers: wait with no time limit.
     virtual void ready_for_job(std::string_view worker_id, deliver_fn deliver) = 0;
 

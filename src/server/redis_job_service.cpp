@@ -367,27 +367,28 @@ std::vector<std::string> redis_job_service::offered_keys(const std::string& serv
     return keys;
 }
 
-void redis_job_service::wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
+std::uint64_t redis_job_service::wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
                                      std::function<void(api_result<wait_result>)> done) {
     const std::string wid(worker_id);
     if (local_.count(wid)) {  // never let a claim under its id take an in-process worker's wait
         api_error e = conflict("worker " + quoted(wid) + " is an in-process worker of this server; the API serves external workers only");
         asio::post(io_, [done = std::move(done), e = std::move(e)] { done(e); });
-        return;
+        return 0;
     }
     parked_worker p;
     p.external_deliver = std::move(done);
     park(wid, std::move(p));
+    const std::uint64_t serial = parked_.find(wid)->second.order;
     const auto outcome = try_claim(wid);
     auto it = parked_.find(wid);
     if (outcome != claim_outcome::nothing || it == parked_.end()) {
         drain();
-        return;
+        return serial;
     }
     if (wait.count() <= 0) {
         end_wait_empty(wid);
         drain();
-        return;
+        return serial;
     }
     if (auto keys = link_.command({"HMGET", "worker:" + wid, "services", "job_types"}); keys && keys->elements.size() == 2)
         it->second.keys = offered_keys(keys->elements[0].text(), keys->elements[1].text());
@@ -399,6 +400,16 @@ void redis_job_service::wait_for_job(std::string_view worker_id, std::chrono::mi
         if (at == parked_.end() || at->second.order != order) return;
         end_wait_empty(wid);
     });
+    drain();
+    return serial;
+}
+
+void redis_job_service::withdraw_wait(std::string_view worker_id, std::uint64_t serial) {
+    auto it = parked_.find(worker_id);
+    // Answered, or replaced by a newer wait, already.
+    if (it == parked_.end() || it->second.local || it->second.order != serial) return;
+    const std::string wid = it->first;  // end_wait_empty erases the entry
+    end_wait_empty(wid);
     drain();
 }
 

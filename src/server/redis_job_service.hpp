@@ -80,8 +80,9 @@ public:
     api_result<boost::json::array> list_workers() override;
     bool holds_jobs(std::string_view worker_id) override;
 
-    void wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
-                      std::function<void(api_result<wait_result>)> deliver) override;
+    std::uint64_t wait_for_job(std::string_view worker_id, std::chrono::milliseconds wait,
+                               std::function<void(api_result<wait_result>)> deliver) override;
+    void withdraw_wait(std::string_view worker_id, std::uint64_t serial) override;
     void ready_for_job(std::string_view worker_id, deliver_fn deliver) override;
 
     api_result<heartbeat_reply> heartbeat(std::string_view worker_id) override;

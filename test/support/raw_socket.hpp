@@ -1,10 +1,11 @@
 // raw_socket: a blocking loopback TCP client for what http_client cannot do on purpose: send
 // half a request and stall, idle on a kept-alive connection, hold connections open, and tell
-// when the server closed the connection. Every wait has a deadline (poll); nothing hangs.
+// when the server closed the connection, hang up right after a request. Every wait has a deadline (poll); nothing hangs.
 #pragma once
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -95,6 +96,15 @@ public:
         const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
         return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
     }
+
+    /// Holds what is sent until shutdown_write() (TCP_CORK): the bytes and the FIN then leave
+    /// in one segment, so the server reads the request and the hang-up together.
+    void cork() {
+        int on = 1;
+        ::setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    }
+    /// Half-closes: the server sees end of stream; replies can still be read.
+    void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
     void close() {
         if (fd_ >= 0) ::close(fd_);
