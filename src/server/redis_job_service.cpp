@@ -148,11 +148,29 @@ void redis_job_service::on_connected(redis::connection& c) {
         std::vector<std::string> args{"FCALL", "jobrouter_serve_register", "0", std::to_string(clock_.now_ms()), origin_};
         args.insert(args.end(), w.registration.begin(), w.registration.end());
         args.push_back("0");
-        c.command(args);
+        const redis::reply r = c.command(args);
+        if (r.is_array() && r.elements.size() > 1) queue_events(r.elements[1].str, true);  // applied by on_reconnected
     }
 }
 
-void redis_job_service::on_reconnected() { resync(); }
+void redis_job_service::on_reconnected() {
+    // A claim whose reply was lost: if Redis applied it, the job carries that claim's token;
+    // back to pending (the attempt not counted), since its worker never got it.
+    for (const auto& [worker_id, token] : std::exchange(uncertain_claims_, {})) {
+        auto held = link_.command({"HKEYS", "jobs:active:" + worker_id});
+        if (!held) break;
+        for (const auto& job : held->elements) {
+            auto t = link_.command({"HGET", "job:" + job.text(), "lease_token"});
+            if (t && !t->is_nil() && t->text() == token) {
+                log::info("handing back a job whose claim reply was lost when Redis went away",
+                          {{"job_id", job.text()}, {"worker_id", worker_id}});
+                (void)call("jobrouter_serve_release", {job.text()});
+            }
+        }
+    }
+    drain();
+    resync();
+}
 
 api_result<redis::reply> redis_job_service::call(const std::string& function, std::vector<std::string> args) {
     std::vector<std::string> argv{"FCALL", function, "0", std::to_string(clock_.now_ms()), origin_};
@@ -303,6 +321,7 @@ redis_job_service::claim_outcome redis_job_service::try_claim(const std::string&
         parked_.erase(it);
     };
     if (!r) {
+        if (link_.last_reply_lost()) uncertain_claims_.emplace_back(worker_id, token);
         // Redis down: an external claim gets the 503; an in-process worker stays parked and
         // tries again after the reconnection.
         if (!local) fail_external(r.error());

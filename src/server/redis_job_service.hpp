@@ -167,7 +167,11 @@ private:
     std::deque<std::pair<dispatcher_event, bool>> queue_;  ///< events to apply (own?)
     bool draining_ = false;
     bool accepting_local_ = true;
-    std::pair<std::string, std::string> last_status_;  ///< job id -> status after the last report
+    std::pair<std::string, std::string> last_status_;
+    /// Claims sent when Redis went away, whose reply was lost: (worker id, lease token). If
+    /// Redis applied one, the job is assigned to a worker that never heard of it (and whose
+    /// heartbeats or lease renewals would keep it so): on reconnection it is handed back.
+    std::vector<std::pair<std::string, std::string>> uncertain_claims_;  ///< job id -> status after the last report
     std::mt19937_64 rng_;
     std::uint64_t next_generated_id_ = 1;
 };

@@ -38,6 +38,7 @@ api_error redis_link::unavailable() const {
 }
 
 api_result<redis::reply> redis_link::command(std::span<const std::string> args) {
+    last_reply_lost_ = false;
     if (!conn_) return unavailable();
     try {
         return conn_->command(args);
@@ -46,6 +47,7 @@ api_result<redis::reply> redis_link::command(std::span<const std::string> args) 
         // timeout closes it, and then nothing more can be sent on it.
         const std::string why = e.what();
         if (!conn_->is_open()) {
+            last_reply_lost_ = true;
             lost(why);
             api_error err = unavailable();
             // The command may or may not have been applied when the reply was lost.

@@ -42,6 +42,8 @@ public:
     api_result<redis::reply> command(std::initializer_list<std::string> args) { return command(std::vector<std::string>(args)); }
 
     bool up() const { return conn_.has_value(); }
+    /// Whether the last failed command was sent and its reply lost (it may have been applied).
+    bool last_reply_lost() const { return last_reply_lost_; }
     const redis::redis_url& url() const { return url_; }
     /// Called after a reconnection (not the first connection), once on_connected has run.
     std::function<void()> on_reconnected;
@@ -61,6 +63,7 @@ private:
     std::chrono::milliseconds backoff_{100};
     boost::asio::steady_timer timer_;
     bool reconnecting_ = false;
+    bool last_reply_lost_ = false;
     int attempt_ = 0;
 };
 
