@@ -156,7 +156,7 @@ void api_router::handle(request&& req, respond_fn respond) {
             if (method == http::verb::post) {
                 auto body = body_json();
                 if (!body) return;
-                if (auto ok = check_id_lengths(*body, {"id", "service_required", "customer_id", "workflow_id"}, limits_); !ok)
+                if (auto ok = check_ids(*body, {"id", "service_required", "customer_id", "workflow_id"}, limits_); !ok)
                     return from_error(ok.error());
                 if (auto ok = check_requirements_size(*body, limits_); !ok) return from_error(ok.error());
                 auto r = dispatcher_.submit(*body);
@@ -285,7 +285,7 @@ void api_router::handle(request&& req, respond_fn respond) {
             if (method == http::verb::post) {
                 auto body = body_json();
                 if (!body) return;
-                if (auto ok = check_id_lengths(*body, {"worker_id", "worker_type"}, limits_); !ok) return from_error(ok.error());
+                if (auto ok = check_ids(*body, {"worker_id", "worker_type"}, limits_); !ok) return from_error(ok.error());
                 auto r = dispatcher_.register_external(*body);
                 if (!r) return from_error(r.error());
                 return reply(status::created, json::object{{"success", true}, {"worker_id", body->at("worker_id")}});
