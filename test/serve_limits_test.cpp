@@ -437,6 +437,7 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_the_field_named_and_nothing_appli
         {verb::post, "/api/jobs", R"({"id":"fresh","id":"dup","service_required":"ext2"})", 409, "conflict", {"dup"}},
         {verb::post, "/api/jobs", R"({"id":"ok","id":"x\ny","service_required":"ext"})", 400, "invalid_request", {"body.id", "U+000A"}},
         // Not a JSON object, or more than one value.
+        {verb::post, "/api/jobs", " ", 400, "invalid_json", {"invalid JSON"}},
         {verb::post, "/api/jobs", "null", 400, "invalid_request", {"body", "JSON object"}},
         {verb::post, "/api/jobs", R"("ext")", 400, "invalid_request", {"body", "JSON object"}},
         {verb::post, "/api/jobs", R"({"service_required":"ext"} {"service_required":"ext"})", 400, "invalid_json", {"invalid JSON"}},
