@@ -367,6 +367,23 @@ BOOST_AUTO_TEST_CASE(a_websocket_message_over_max_ws_message_bytes_closes_that_c
     expect_healthy(*this);
 }
 
+BOOST_AUTO_TEST_CASE(a_websocket_upgrade_to_a_wrong_path_is_refused_with_a_bounded_reply) {
+    // The refusal is written synchronously on the loop's thread; it echoed the whole target (up
+    // to --max-header-bytes), so the reply was as large as the request.
+    start(config{.tune = [](server_settings& s) { s.limits.max_header_bytes = 2 * 1024 * 1024; }});
+    raw_socket s(port);
+    BOOST_REQUIRE(s.connected());
+    BOOST_REQUIRE(s.send("GET /ws/nowhere?" + std::string(1024 * 1024, 'a') +
+                         " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+    auto r = s.read_until_closed(kClosedWithin);
+    BOOST_TEST(r.closed);
+    BOOST_TEST(r.data.rfind("HTTP/1.1 404", 0) == 0u, r.data.substr(0, 200));
+    BOOST_TEST(r.data.find("/ws/nowhere?aaaa") != std::string::npos, r.data.substr(0, 400));
+    BOOST_TEST(r.data.size() < 2048u, "the refusal echoed the whole target: " << r.data.size() << " bytes");
+    expect_healthy(*this);
+}
+
 // ---- bad input everywhere in the API ---------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_the_field_named_and_nothing_applied) {
