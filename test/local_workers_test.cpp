@@ -76,6 +76,22 @@ struct fixture {
         return r->job_id;
     }
 
+    // A subscription that ends with the scope it is declared in. Workers still send events when
+    // they are destroyed (each unregisters), and a test's workers are declared before the
+    // locals its subscriber captures, so a subscription left in the dispatcher would read those
+    // locals after their scope (ASan: stack-use-after-scope).
+    class subscription {
+    public:
+        subscription(dispatcher& d, dispatcher::subscriber_fn fn) : d_(d), id_(d.subscribe(std::move(fn))) {}
+        subscription(const subscription&) = delete;
+        subscription& operator=(const subscription&) = delete;
+        ~subscription() { d_.unsubscribe(id_); }
+
+    private:
+        dispatcher& d_;
+        std::size_t id_;
+    };
+
     json::object job(const std::string& id) { return d.get_job(id).value(); }
     std::string status(const std::string& id) { return std::string(job(id).at("status").as_string()); }
 
@@ -265,7 +281,7 @@ BOOST_AUTO_TEST_CASE(submitted_mock_jobs_complete) {
     auto w = f.workers({{"mock", 2}});
     BOOST_REQUIRE(w->start_all());
     std::map<std::string, std::string> ran_on;  // a finished job no longer names its worker
-    f.d.subscribe([&](const dispatcher_event& e) {
+    const fixture::subscription events(f.d, [&](const dispatcher_event& e) {
         if (e.event.kind == event_kind::assigned) ran_on[e.event.job_id] = e.event.worker_id;
     });
     std::vector<std::string> ids;
@@ -310,7 +326,7 @@ BOOST_AUTO_TEST_CASE(jobs_pending_before_start_are_taken_and_simulation_jobs_run
     const std::string sim = f.submit(R"({"service_required":"simulation","payload":{"steps":2,"duration_ms":4}})");
     const std::string mock = f.submit(R"({"service_required":"mock","payload":{"delay_ms":1}})");
     std::map<std::string, std::string> ran_on;
-    f.d.subscribe([&](const dispatcher_event& e) {
+    const fixture::subscription events(f.d, [&](const dispatcher_event& e) {
         if (e.event.kind == event_kind::assigned) ran_on[e.event.job_id] = e.event.worker_id;
     });
     auto w = f.workers({{"mock", 1}, {"sim", 1}});
@@ -368,7 +384,7 @@ BOOST_AUTO_TEST_CASE(a_cancelled_running_job_stops_its_connector_and_the_worker_
 
     int reports_after_cancel = 0;
     bool cancelled = false;
-    f.d.subscribe([&](const dispatcher_event& e) {
+    const fixture::subscription events(f.d, [&](const dispatcher_event& e) {
         if (e.event.job_id != slow) return;
         if (e.event.kind == event_kind::cancelled) cancelled = true;
         else if (cancelled) ++reports_after_cancel;

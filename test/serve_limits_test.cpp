@@ -367,6 +367,23 @@ BOOST_AUTO_TEST_CASE(a_websocket_message_over_max_ws_message_bytes_closes_that_c
     expect_healthy(*this);
 }
 
+BOOST_AUTO_TEST_CASE(a_websocket_upgrade_to_a_wrong_path_is_refused_with_a_bounded_reply) {
+    // The refusal is written synchronously on the loop's thread; it echoed the whole target (up
+    // to --max-header-bytes), so the reply was as large as the request.
+    start(config{.tune = [](server_settings& s) { s.limits.max_header_bytes = 2 * 1024 * 1024; }});
+    raw_socket s(port);
+    BOOST_REQUIRE(s.connected());
+    BOOST_REQUIRE(s.send("GET /ws/nowhere?" + std::string(1024 * 1024, 'a') +
+                         " HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+    auto r = s.read_until_closed(kClosedWithin);
+    BOOST_TEST(r.closed);
+    BOOST_TEST(r.data.rfind("HTTP/1.1 404", 0) == 0u, r.data.substr(0, 200));
+    BOOST_TEST(r.data.find("/ws/nowhere?aaaa") != std::string::npos, r.data.substr(0, 400));
+    BOOST_TEST(r.data.size() < 2048u, "the refusal echoed the whole target: " << r.data.size() << " bytes");
+    expect_healthy(*this);
+}
+
 // ---- bad input everywhere in the API ---------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_the_field_named_and_nothing_applied) {
@@ -423,6 +440,33 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_the_field_named_and_nothing_appli
         {verb::post, "/api/jobs/dup/progress", R"({"lease_token":5,"progress":5})", 400, "invalid_request", {"lease_token"}},
         {verb::post, "/api/jobs/dup/fail", R"({"lease_token":"t","retryable":"yes"})", 400, "invalid_request", {"retryable"}},
         {verb::post, "/api/jobs/dup/complete", R"({"lease_token":"stale"})", 409, "conflict", {}},
+        // Ids go into URLs, events and log lines: no control characters (C0, DEL, C1), escaped or raw.
+        {verb::post, "/api/jobs", R"({"id":"a\nb","service_required":"ext"})", 400, "invalid_request", {"body.id", "U+000A", "byte 1"}},
+        {verb::post, "/api/jobs", R"({"service_required":"ext\u0000"})", 400, "invalid_request", {"body.service_required", "U+0000"}},
+        {verb::post, "/api/jobs", "{\"service_required\":\"ext\",\"customer_id\":\"c\x7f\"}", 400, "invalid_request",
+         {"body.customer_id", "U+007F"}},
+        {verb::post, "/api/jobs", R"({"service_required":"ext","workflow_id":"w\u009b2J"})", 400, "invalid_request",
+         {"body.workflow_id", "U+009B"}},
+        {verb::post, "/api/workers", R"({"worker_id":"w\t2","worker_type":"ext"})", 400, "invalid_request", {"body.worker_id", "U+0009"}},
+        {verb::post, "/api/workers", R"({"worker_id":"w2","worker_type":"ext\r"})", 400, "invalid_request", {"body.worker_type", "U+000D"}},
+        // Duplicate keys: the last one wins, for the checks and the job alike.
+        {verb::post, "/api/jobs", R"({"service_required":"ext","service_required":5})", 400, "invalid_request", {"service_required"}},
+        {verb::post, "/api/jobs", R"({"id":"fresh","id":"dup","service_required":"ext2"})", 409, "conflict", {"dup"}},
+        {verb::post, "/api/jobs", R"({"id":"ok","id":"x\ny","service_required":"ext"})", 400, "invalid_request", {"body.id", "U+000A"}},
+        // Not a JSON object, or more than one value.
+        {verb::post, "/api/jobs", " ", 400, "invalid_json", {"invalid JSON"}},
+        {verb::post, "/api/jobs", "null", 400, "invalid_request", {"body", "JSON object"}},
+        {verb::post, "/api/jobs", R"("ext")", 400, "invalid_request", {"body", "JSON object"}},
+        {verb::post, "/api/jobs", R"({"service_required":"ext"} {"service_required":"ext"})", 400, "invalid_json", {"invalid JSON"}},
+        {verb::post, "/api/jobs", "\xef\xbb\xbf{\"service_required\":\"ext\"}", 400, "invalid_json", {"invalid JSON", "byte 0"}},
+        {verb::post, "/api/jobs/dup/progress", "[]", 400, "invalid_request", {"body", "JSON object"}},
+        {verb::post, "/api/jobs/dup/progress", "{}", 400, "invalid_request", {"lease_token"}},
+        // Ids in the path: decoded, looked up, and quoted back escaped (the reply stays JSON).
+        {verb::get, "/api/jobs/a%0Ab", "", 404, "not_found", {R"("a\nb")"}},
+        {verb::post, "/api/jobs/%00/cancel", "", 404, "not_found", {R"("\u0000")"}},
+        {verb::post, "/api/workers/nobody%0D/heartbeat", "", 404, "not_found", {R"("nobody\r")"}},
+        {verb::get, "/api/jobs?cursor=0", "", 400, "invalid_request", {"cursor"}},
+        {verb::get, "/api/jobs?offset=-1", "", 400, "invalid_request", {"offset"}},
     };
     for (const auto& r : rows) {
         BOOST_TEST_CONTEXT(http::to_string(r.method) << " " << r.target << " " << r.body) {

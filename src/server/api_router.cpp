@@ -76,11 +76,19 @@ api_router::response api_router::error_response(unsigned version, bool keep_aliv
 bool api_router::upgrade(beast::tcp_stream&& stream, request&& req, connection_slot slot) {
     auto target = parse_target(req.target());
     if (!target || target->segments != std::vector<std::string>{"ws", "events"}) {
+        // Written synchronously on the loop's thread, so it must never wait: the target is cut
+        // (it may be as long as --max-header-bytes, and a client that does not read would fill
+        // the socket's buffer), and the socket is non-blocking: what does not fit is dropped
+        // with the connection.
+        constexpr std::size_t kShownTarget = 256;
+        const std::string_view target_text = req.target();
+        const std::string shown = std::string(target_text.substr(0, kShownTarget)) + (target_text.size() > kShownTarget ? "..." : "");
         auto res = error_response(req.version(), false, status::not_found, "not_found",
-                                  "no WebSocket endpoint at " + std::string(req.target()) + " (use /ws/events)");
+                                  "no WebSocket endpoint at " + shown + " (use /ws/events)");
         res.prepare_payload();
         beast::error_code ignored;
-        http::write(stream, res, ignored);  // a refusal is small: written synchronously, then closed
+        stream.socket().non_blocking(true, ignored);
+        http::write(stream, res, ignored);
         stream.socket().close(ignored);
         return false;
     }
@@ -158,7 +166,7 @@ void api_router::handle(request&& req, respond_fn respond, client_link link) {
             if (method == http::verb::post) {
                 auto body = body_json();
                 if (!body) return;
-                if (auto ok = check_id_lengths(*body, {"id", "service_required", "customer_id", "workflow_id"}, limits_); !ok)
+                if (auto ok = check_ids(*body, {"id", "service_required", "customer_id", "workflow_id"}, limits_); !ok)
                     return from_error(ok.error());
                 if (auto ok = check_requirements_size(*body, limits_); !ok) return from_error(ok.error());
                 auto r = dispatcher_.submit(*body);
@@ -289,7 +297,7 @@ void api_router::handle(request&& req, respond_fn respond, client_link link) {
             if (method == http::verb::post) {
                 auto body = body_json();
                 if (!body) return;
-                if (auto ok = check_id_lengths(*body, {"worker_id", "worker_type"}, limits_); !ok) return from_error(ok.error());
+                if (auto ok = check_ids(*body, {"worker_id", "worker_type"}, limits_); !ok) return from_error(ok.error());
                 auto r = dispatcher_.register_external(*body);
                 if (!r) return from_error(r.error());
                 return reply(status::created, json::object{{"success", true}, {"worker_id", body->at("worker_id")}});

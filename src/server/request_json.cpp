@@ -4,7 +4,9 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <optional>
+#include <utility>
 
 namespace jobrouter {
 
@@ -44,6 +46,20 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view s) {
         for (std::size_t k = 2; k < len; ++k)
             if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
         i += len;
+    }
+    return std::nullopt;
+}
+
+// The byte offset and code point of the first control character (U+0000..U+001F, U+007F..U+009F:
+// C0, DEL and C1, which terminals act on) in valid UTF-8 `s`, or nullopt.
+std::optional<std::pair<std::size_t, unsigned>> control_character_at(std::string_view s) {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) return std::pair<std::size_t, unsigned>{i, c};
+        if (c == 0xc2 && i + 1 < s.size()) {
+            const auto next = static_cast<unsigned char>(s[i + 1]);
+            if (next >= 0x80 && next <= 0x9f) return std::pair<std::size_t, unsigned>{i, next};
+        }
     }
     return std::nullopt;
 }
@@ -144,14 +160,22 @@ api_result<json::value> parse_request_json(std::string_view text, const http_lim
     return v;
 }
 
-api_result<void> check_id_lengths(const json::value& body, std::initializer_list<std::string_view> fields,
-                                  const http_limits& limits) {
+api_result<void> check_ids(const json::value& body, std::initializer_list<std::string_view> fields, const http_limits& limits) {
     if (!body.is_object()) return {};
     for (auto f : fields) {
         const json::value* v = body.get_object().if_contains(f);
-        if (v && v->is_string() && v->get_string().size() > limits.max_id_bytes)
-            return limit_exceeded("body." + std::string(f), "a value of " + std::to_string(v->get_string().size()) + " bytes",
-                                  limits.max_id_bytes, "--max-id-bytes");
+        if (!v || !v->is_string()) continue;
+        const std::string_view id = v->get_string();
+        const std::string where = "body." + std::string(f);
+        if (id.size() > limits.max_id_bytes)
+            return limit_exceeded(where, "a value of " + std::to_string(id.size()) + " bytes", limits.max_id_bytes, "--max-id-bytes");
+        if (auto at = control_character_at(id)) {
+            char code[8];
+            std::snprintf(code, sizeof code, "U+%04X", at->second);
+            return api_error{400, "invalid_request",
+                             where + ": holds the control character " + code + " at byte " + std::to_string(at->first) +
+                                 " (ids go into URLs, events and log lines: no control characters)"};
+        }
     }
     return {};
 }

@@ -23,10 +23,12 @@ namespace jobrouter {
 /// Parses a request body. Errors are 400 with code invalid_json or limit_exceeded.
 api_result<boost::json::value> parse_request_json(std::string_view text, const http_limits& limits);
 
-/// Checks that each of `fields` of `body` that is a string is at most limits.max_id_bytes
-/// long (the values used as keys, in logs and in events).
-api_result<void> check_id_lengths(const boost::json::value& body, std::initializer_list<std::string_view> fields,
-                                  const http_limits& limits);
+/// Checks each of `fields` of `body` that is a string (the values used as keys, in URLs, in
+/// events and in log lines): at most limits.max_id_bytes long (limit_exceeded), and free of
+/// control characters, C0, DEL and C1 (invalid_request naming the field, the code point and
+/// its byte).
+api_result<void> check_ids(const boost::json::value& body, std::initializer_list<std::string_view> fields,
+                           const http_limits& limits);
 
 /// Checks a job submission's `requirements` against limits.max_requirements_bytes (its
 /// size as compact JSON text).
