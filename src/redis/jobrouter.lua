@@ -31,7 +31,7 @@ kinds stay apart (D9); numbers are compared as the doubles cjson reads (strtod, 
 `<` on strings uses strcoll; ids are compared byte-wise with `bytes_greater` instead.
 --]]
 
-local LIBRARY_VERSION = 3
+local LIBRARY_VERSION = 4
 
 local PENDING = 'jobs:pending'
 local TIMERS = 'jobrouter:timers'
