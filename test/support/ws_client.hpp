@@ -1,6 +1,6 @@
 // ws_client: a blocking /ws/events client for tests, on its own io_context; every operation
-// has a deadline. Include after server_fixture.hpp (it uses kDeadline and parse_body).
-// (serve_events_test has the same class inline; it predates this header.)
+// has a deadline. Include after server_fixture.hpp, or after your own kDeadline and parse_body
+// (serve_events_test).
 #pragma once
 
 #include <boost/beast/websocket.hpp>
