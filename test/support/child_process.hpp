@@ -93,11 +93,16 @@ public:
         alive_ = true;
     }
 
-    ~child_process() {
+    ~child_process() { kill_now(); }
+
+    /// SIGKILL and reap (kill -9: no shutdown path runs).
+    void kill_now() {
         if (!alive_) return;
         ::kill(pid_, SIGKILL);
         int status = 0;
         ::waitpid(pid_, &status, 0);
+        alive_ = false;
+        status_ = status;
     }
 
     child_process(const child_process&) = delete;
