@@ -1,4 +1,4 @@
-// serve_process: `jobrouter serve` as a real child process (JOBROUTER_BINARY, posix_spawn),
+// serve_process: `jobrouter serve` as a real child process (test/support/child_process.hpp),
 // with its standard output and error captured in temporary files: --help, usage errors, the
 // start-up summary, and graceful shutdown on SIGTERM (running in-process jobs finish, or are
 // handed back when the grace period is 0), and the default mapping's workers running jobs
@@ -6,6 +6,7 @@
 // is still alive; every wait is bounded.
 #define BOOST_TEST_MODULE serve_process
 #include "app/http_client.hpp"
+#include "test/support/child_process.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,11 +15,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/types.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -36,8 +33,6 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
-
 using namespace jobrouter;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -45,18 +40,15 @@ namespace json = boost::json;
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
+using jobrouter::test::child_process;
+using jobrouter::test::read_text_file;
+using jobrouter::test::temp_dir;
+using jobrouter::test::wait_port;
+
 namespace {
 
-constexpr auto kExitDeadline = 20s;  // a child must exit within this once it should
 constexpr auto kDeadline = 15s;      // start-up, jobs starting
 constexpr auto kPoll = 10ms;
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
 
 std::string str(const json::value& v) {
     return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
@@ -67,141 +59,6 @@ json::value parse_body(const std::string& body) {
     json::value v = json::parse(body, ec);
     BOOST_REQUIRE_MESSAGE(!ec, "not JSON (" << ec.message() << "): " << body);
     return v;
-}
-
-// A temporary directory, removed at the end.
-struct temp_dir {
-    fs::path path;
-    temp_dir() {
-        std::string tmpl = (fs::temp_directory_path() / "serve_process_XXXXXX").string();
-        BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path = tmpl;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
-// The environment without anything serve would read (so the flags alone decide).
-std::vector<std::string> clean_environment() {
-    std::vector<std::string> out;
-    for (char** e = environ; e && *e; ++e) {
-        const std::string kv = *e;
-        const std::string name = kv.substr(0, kv.find('='));
-        if (name == "WORKERS" || name.rfind("JOBROUTER_", 0) == 0 || name.rfind("WORKER_", 0) == 0 ||
-            name == "ALLOWED_CUSTOMERS" || name == "DENIED_CUSTOMERS" || name.rfind("MOCK_", 0) == 0)
-            continue;
-        out.push_back(kv);
-    }
-    return out;
-}
-
-// `jobrouter <args...>` with stdout and stderr in files of `dir`.
-class child_process {
-public:
-    /// `extra_env`: NAME=value entries that replace the environment's own.
-    child_process(const temp_dir& dir, std::vector<std::string> args, const std::vector<std::string>& extra_env = {})
-        : out_(dir.path / ("stdout-" + std::to_string(++count_))),
-          err_(dir.path / ("stderr-" + std::to_string(count_))) {
-        args.insert(args.begin(), JOBROUTER_BINARY);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        std::vector<std::string> env;
-        for (const auto& kv : clean_environment()) {
-            bool replaced = false;
-            for (const auto& e : extra_env) replaced = replaced || e.substr(0, e.find('=') + 1) == kv.substr(0, kv.find('=') + 1);
-            if (!replaced) env.push_back(kv);
-        }
-        env.insert(env.end(), extra_env.begin(), extra_env.end());
-        std::vector<char*> envp;
-        for (auto& e : env) envp.push_back(e.data());
-        envp.push_back(nullptr);
-
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int rc = posix_spawn(&pid_, JOBROUTER_BINARY, &actions, nullptr, argv.data(), envp.data());
-        posix_spawn_file_actions_destroy(&actions);
-        BOOST_REQUIRE_MESSAGE(rc == 0, "posix_spawn " << JOBROUTER_BINARY << ": " << std::strerror(rc));
-        alive_ = true;
-    }
-
-    ~child_process() {
-        if (!alive_) return;
-        ::kill(pid_, SIGKILL);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-    }
-
-    child_process(const child_process&) = delete;
-    child_process& operator=(const child_process&) = delete;
-
-    // The raw wait status once the child has exited, or nothing when it is still running
-    // after `timeout`.
-    std::optional<int> wait_exit(std::chrono::steady_clock::duration timeout = kExitDeadline) {
-        if (!alive_) return status_;
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        for (;;) {
-            int status = 0;
-            const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-            if (r == pid_) {
-                alive_ = false;
-                status_ = status;
-                return status_;
-            }
-            if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
-            std::this_thread::sleep_for(kPoll);
-        }
-    }
-    // The exit code; fails the test when the child did not exit normally in time.
-    int exit_code(std::chrono::steady_clock::duration timeout = kExitDeadline) {
-        auto s = wait_exit(timeout);
-        BOOST_REQUIRE_MESSAGE(s, "the child did not exit in time; its stderr:\n" << stderr_text());
-        BOOST_REQUIRE_MESSAGE(WIFEXITED(*s), "the child did not exit normally (signal "
-                                                 << (WIFSIGNALED(*s) ? WTERMSIG(*s) : 0) << "); its stderr:\n"
-                                                 << stderr_text());
-        return WEXITSTATUS(*s);
-    }
-    bool running() {
-        if (!alive_) return false;
-        return !wait_exit(0ms).has_value();
-    }
-    void signal(int sig) {
-        BOOST_REQUIRE(alive_);
-        BOOST_REQUIRE(::kill(pid_, sig) == 0);
-    }
-
-    std::string stdout_text() const { return read_file(out_); }
-    std::string stderr_text() const { return read_file(err_); }
-
-private:
-    static inline int count_ = 0;
-    fs::path out_, err_;
-    pid_t pid_ = -1;
-    bool alive_ = false;
-    std::optional<int> status_;
-};
-
-// Waits for --port-file to hold a whole line.
-std::string wait_port(child_process& c, const fs::path& port_file) {
-    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
-    while (std::chrono::steady_clock::now() < deadline) {
-        const std::string text = read_file(port_file);
-        if (!text.empty() && text.back() == '\n') {
-            const std::string port = text.substr(0, text.size() - 1);
-            BOOST_REQUIRE_MESSAGE(!port.empty() && port.find_first_not_of("0123456789") == std::string::npos,
-                                  "port file holds " << text);
-            return port;
-        }
-        BOOST_REQUIRE_MESSAGE(c.running(), "serve exited before listening; its stderr:\n" << c.stderr_text());
-        std::this_thread::sleep_for(kPoll);
-    }
-    BOOST_FAIL("serve never wrote its port file; its stderr:\n" << c.stderr_text());
-    return {};
 }
 
 std::string job_status(http_client& client, const std::string& id) {

@@ -71,13 +71,20 @@ class child_process {
 public:
     static constexpr auto kExitDeadline = std::chrono::seconds(20);
 
-    child_process(const temp_dir& dir, std::vector<std::string> args)
+    /// `extra_env`: NAME=value entries that replace the environment's own.
+    child_process(const temp_dir& dir, std::vector<std::string> args, const std::vector<std::string>& extra_env = {})
         : out_(dir.path / ("stdout-" + std::to_string(++count_))), err_(dir.path / ("stderr-" + std::to_string(count_))) {
         args.insert(args.begin(), JOBROUTER_BINARY);
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
-        std::vector<std::string> env = serve_free_environment();
+        std::vector<std::string> env;
+        for (const auto& kv : serve_free_environment()) {
+            bool replaced = false;
+            for (const auto& e : extra_env) replaced = replaced || e.substr(0, e.find('=') + 1) == kv.substr(0, kv.find('=') + 1);
+            if (!replaced) env.push_back(kv);
+        }
+        env.insert(env.end(), extra_env.begin(), extra_env.end());
         std::vector<char*> envp;
         for (auto& e : env) envp.push_back(e.data());
         envp.push_back(nullptr);
@@ -123,7 +130,20 @@ public:
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
     }
+    /// The exit code; fails the test when the child did not exit normally in time.
+    int exit_code(std::chrono::steady_clock::duration timeout = kExitDeadline) {
+        auto s = wait_exit(timeout);
+        BOOST_REQUIRE_MESSAGE(s, "the child did not exit in time; its stderr:\n" << stderr_text());
+        BOOST_REQUIRE_MESSAGE(WIFEXITED(*s), "the child did not exit normally (signal "
+                                                 << (WIFSIGNALED(*s) ? WTERMSIG(*s) : 0) << "); its stderr:\n"
+                                                 << stderr_text());
+        return WEXITSTATUS(*s);
+    }
     bool running() { return alive_ && !wait_exit(std::chrono::milliseconds(0)).has_value(); }
+    void signal(int sig) {
+        BOOST_REQUIRE(alive_);
+        BOOST_REQUIRE(::kill(pid_, sig) == 0);
+    }
     pid_t pid() const { return pid_; }
 
     std::string stdout_text() const { return read_text_file(out_); }
