@@ -1136,12 +1136,20 @@ end
 -- serve_complete 0 now origin job_id lease_token result_json
 -- serve_fail 0 now origin job_id lease_token retryable(1|0) error_json
 -- {'ok', events, status after} | {'unknown_job'|'stale'|'wrong_token', events, status}
-local function jobrouter_serve_progress(_, args)
+-- Their shared start: the call's context and, when the token is the running attempt's lease,
+-- its holder (marked seen); otherwise the reply that refuses the report.
+local function serve_begin_report(args)
   local ctx = serve_begin(args)
-  local id = args[3]
-  local bad, holder = serve_check_lease(id, args[4])
-  if bad then return serve_reply(ctx, bad[1], bad[2]) end
+  local bad, holder = serve_check_lease(args[3], args[4])
+  if bad then return ctx, nil, serve_reply(ctx, bad[1], bad[2]) end
   serve_seen(ctx, holder)
+  return ctx, holder
+end
+
+local function jobrouter_serve_progress(_, args)
+  local ctx, holder, refused = serve_begin_report(args)
+  if refused then return refused end
+  local id = args[3]
   local r = jobrouter_progress(nil, { args[1], id, args[5] })
   if r[1] ~= 'ok' then return serve_reply(ctx, r[1], r[2] or '') end
   serve_event(ctx, 'progress', id, holder, args[6])
@@ -1149,11 +1157,9 @@ local function jobrouter_serve_progress(_, args)
 end
 
 local function jobrouter_serve_complete(_, args)
-  local ctx = serve_begin(args)
+  local ctx, holder, refused = serve_begin_report(args)
+  if refused then return refused end
   local id = args[3]
-  local bad, holder = serve_check_lease(id, args[4])
-  if bad then return serve_reply(ctx, bad[1], bad[2]) end
-  serve_seen(ctx, holder)
   local r = jobrouter_complete(nil, { args[1], id, args[5] })
   if r[1] ~= 'ok' then return serve_reply(ctx, r[1], r[2] or '') end
   serve_event(ctx, 'completed', id, holder)
@@ -1162,11 +1168,9 @@ local function jobrouter_serve_complete(_, args)
 end
 
 local function jobrouter_serve_fail(_, args)
-  local ctx = serve_begin(args)
+  local ctx, holder, refused = serve_begin_report(args)
+  if refused then return refused end
   local id = args[3]
-  local bad, holder = serve_check_lease(id, args[4])
-  if bad then return serve_reply(ctx, bad[1], bad[2]) end
-  serve_seen(ctx, holder)
   local before = serve_snapshot({ id })
   local r = jobrouter_fail(nil, { args[1], id, args[5], args[6] })
   if r[1] ~= 'ok' then return serve_reply(ctx, r[1], r[2] or '') end
