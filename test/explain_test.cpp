@@ -152,11 +152,11 @@ BOOST_AUTO_TEST_CASE(every_worker_sorted_by_id_first_failing_rule_or_match) {
     f.submit(R"({"id":"j","service_required":"x","requirements":{"hardware":{"gpu_memory_gb":24}}})");
     auto e = f.explain("j");
     BOOST_REQUIRE_EQUAL(e.workers.size(), 3u);
-    BOOST_TEST(e.workers[0].w->caps.worker_id == "w1");
+    BOOST_TEST(e.workers[0].caps->worker_id == "w1");
     BOOST_TEST(e.workers[0].why->rule == "R2");
-    BOOST_TEST(e.workers[1].w->caps.worker_id == "w2");
+    BOOST_TEST(e.workers[1].caps->worker_id == "w2");
     BOOST_TEST(e.workers[1].why->rule == "R3a");
-    BOOST_TEST(e.workers[2].w->caps.worker_id == "w3");
+    BOOST_TEST(e.workers[2].caps->worker_id == "w3");
     BOOST_TEST(e.workers[2].matches());
     BOOST_TEST(!e.workers[2].busy);
     BOOST_TEST(e.routable);

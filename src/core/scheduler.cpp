@@ -316,18 +316,6 @@ result<std::vector<explained_job>> scheduler::explain_claim(std::string_view wor
     return out;
 }
 
-std::string_view rule_title(std::string_view rule) {
-    if (rule == "R1") return "workflow";
-    if (rule == "R2") return "service";
-    if (rule == "R3a") return "hardware";
-    if (rule == "R3b") return "isolation";
-    if (rule == "R3c") return "customer";
-    if (rule == "R3d") return "models";
-    if (rule == "R3e") return "capability";
-    if (rule == "R4") return "negative";
-    return "rule";
-}
-
 bool scheduler::can_take(const worker& w, const job_class& c) const {
     return !find_rejection(c, w.caps, strategy_.offered_keys(w.caps), false);
 }
@@ -338,81 +326,19 @@ bool scheduler::has_capable_worker(const job_class& c) const {
     return false;
 }
 
-namespace {
-
-std::string count_of(std::size_t n, const char* one, const char* many) {
-    return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
-// The verdict of a pending (or retrying) job, from the per-worker answers.
-std::string pending_verdict(const job& j, const std::vector<worker_verdict>& workers, std::string_view strategy_name,
-                            const strategy& strat) {
-    if (workers.empty()) return "no worker is registered";
-    const std::string what = strategy_name == "service-name" ? "service" : "job type";
-    std::size_t matching = 0, busy = 0, offering = 0;
-    for (const auto& v : workers) {
-        if (v.matches()) {
-            ++matching;
-            if (v.busy) ++busy;
-        }
-        if (offers(strat.offered_keys(v.w->caps), j.service_required())) ++offering;
-    }
-    if (matching > 0) {
-        std::string out = count_of(matching, "worker", "workers") + " could run it; ";
-        if (busy == matching) return out + (matching == 1 ? "it is busy" : "all busy");
-        return out + std::to_string(matching - busy) + " not busy (each takes the best-ranked job it matches at its next claim)";
-    }
-    if (offering == 0) {
-        std::set<std::string> keys;
-        for (const auto& v : workers)
-            for (const auto& k : strat.offered_keys(v.w->caps)) keys.insert(k);
-        std::string list;
-        for (const auto& k : keys) list += (list.empty() ? "" : ", ") + quoted(k);
-        return "no registered worker offers " + what + " " + quoted(j.service_required()) + " (" +
-               (keys.empty() ? std::string("they offer none") : "they offer " + list) + ")";
-    }
-    // Some offer the key, none passes the requirements: group them by the rule that fails.
-    std::vector<std::pair<std::string, std::string>> by_rule;  // rule -> worker ids, in first-seen order
-    for (const auto& v : workers) {
-        if (!v.why || v.why->rule == "R2") continue;
-        auto it = std::find_if(by_rule.begin(), by_rule.end(), [&](const auto& e) { return e.first == v.why->rule; });
-        if (it == by_rule.end()) by_rule.emplace_back(std::string(v.why->rule), v.w->caps.worker_id);
-        else it->second += ", " + v.w->caps.worker_id;
-    }
-    std::string rules;
-    for (const auto& [rule, ids] : by_rule)
-        rules += (rules.empty() ? "" : "; ") + rule + " " + std::string(rule_title(rule)) + " (" + ids + ")";
-    return "no registered worker meets the job's requirements: " + count_of(offering, "worker offers", "workers offer") + " " +
-           what + " " + quoted(j.service_required()) + (offering == 1 ? " but fails " : " but fail ") + rules;
-}
-
-}  // namespace
-
 result<job_explanation> scheduler::explain_job(std::string_view job_id) const {
     const job* j = find_job(job_id);
     if (!j) return not_known(job_id);
     job_explanation out;
     out.j = j;
     for (const auto& [id, w] : workers_) {
-        worker_verdict v;
-        v.w = &w;
-        v.why = find_rejection(*j->cls, w.caps, strategy_.offered_keys(w.caps), true);
-        v.busy = !w.assigned.empty();
+        worker_verdict v = judge_worker(*j->cls, w.caps, !w.assigned.empty(), strategy_);
         if (v.matches()) out.routable = true;
         out.workers.push_back(std::move(v));
     }
     std::sort(out.workers.begin(), out.workers.end(),
-              [](const worker_verdict& a, const worker_verdict& b) { return a.w->caps.worker_id < b.w->caps.worker_id; });
-    const std::string status(to_string(j->status));
-    if (j->is_running()) {
-        out.verdict = "job is " + status + (j->status == job_status::assigned ? " to worker " : " on worker ") + quoted(j->worker_id);
-    } else if (j->is_final()) {
-        out.verdict = "job is " + status + "; nothing to route";
-    } else if (j->status == job_status::retrying) {
-        out.verdict = "job is retrying (waiting out its back-off); then: " + pending_verdict(*j, out.workers, strategy_.name(), strategy_);
-    } else {
-        out.verdict = pending_verdict(*j, out.workers, strategy_.name(), strategy_);
-    }
+              [](const worker_verdict& a, const worker_verdict& b) { return a.caps->worker_id < b.caps->worker_id; });
+    out.verdict = explain_verdict(j->status, j->worker_id, j->service_required(), out.workers, strategy_);
     return out;
 }
 

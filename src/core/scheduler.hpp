@@ -10,6 +10,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "core/explain.hpp"
 #include "core/job.hpp"
 #include "core/job_index.hpp"
 #include "core/job_table.hpp"
@@ -45,25 +46,14 @@ struct explained_job {
     rejection why;
 };
 
-/// One registered worker, as seen from one job (explain_job).
-struct worker_verdict {
-    const worker* w = nullptr;
-    std::optional<rejection> why;  ///< the first rule that keeps the worker from the job; nullopt: it would match
-    bool busy = false;             ///< the worker holds assigned jobs
-    bool matches() const { return !why; }
-};
-
 /// Why a job is (not) being claimed: every registered worker, sorted by id, and a one-line
-/// verdict computed from them (see explain_verdict).
+/// verdict computed from them (explain.hpp explain_verdict).
 struct job_explanation {
     const job* j = nullptr;
     std::vector<worker_verdict> workers;
     std::string verdict;
     bool routable = false;  ///< some registered worker passes every rule
 };
-
-/// A short name for a rule of matching.md ("R3a" -> "hardware"), for human-readable output.
-std::string_view rule_title(std::string_view rule);
 
 class scheduler : private class_owner {
 public:

@@ -621,7 +621,7 @@ api_result<json::object> dispatcher::explain_job(std::string_view job_id) {
     if (!ex) return not_found("unknown job " + quoted(job_id));
     json::array workers;
     for (const worker_verdict& v : ex->workers) {
-        const std::string& wid = v.w->caps.worker_id;
+        const std::string& wid = v.caps->worker_id;
         auto st = workers_.find(wid);
         const bool local = st != workers_.end() && st->second.local;
         const std::string state = v.busy ? "busy" : (st != workers_.end() && st->second.waiting() ? "waiting" : "idle");
