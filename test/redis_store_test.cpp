@@ -192,6 +192,28 @@ BOOST_AUTO_TEST_CASE(claim_writes_emp_keys_and_a_lease) {
     BOOST_TEST(dup.error().text().find("duplicate job id") != std::string::npos);
 }
 
+// serve keeps a copy of the workers' capabilities per process (submit warnings) and reads them
+// again when jobrouter:workers_gen moved: it must move on every change of what the registered
+// workers can take, and only then.
+BOOST_AUTO_TEST_CASE(workers_generation_moves_when_the_workers_change) {
+    store_on_db s(4);
+    connection& c = s.store->conn();
+    s.store->advance(1700000000000);
+    auto gen = [&c] { return c.command({"GET", "jobrouter:workers_gen"}).text(); };
+    const std::string before = gen();
+    BOOST_REQUIRE(s.store->register_worker(worker_of(s.mapping, R"({"worker_id":"w1","job_service_required_map":["sim"]})")));
+    const std::string joined = gen();
+    BOOST_TEST(joined != before);
+    // The same capabilities again: nothing changed.
+    BOOST_REQUIRE(s.store->register_worker(worker_of(s.mapping, R"({"worker_id":"w1","job_service_required_map":["sim"]})")));
+    BOOST_TEST(gen() == joined);
+    BOOST_REQUIRE(s.store->register_worker(worker_of(s.mapping, R"({"worker_id":"w1","job_service_required_map":["sim","render"]})")));
+    const std::string changed = gen();
+    BOOST_TEST(changed != joined);
+    BOOST_REQUIRE(s.store->unregister_worker("w1"));
+    BOOST_TEST(gen() != changed);
+}
+
 BOOST_AUTO_TEST_CASE(find_matching_job_follows_emps_convention) {
     store_on_db s(3);
     connection& c = s.store->conn();

@@ -31,13 +31,17 @@ kinds stay apart (D9); numbers are compared as the doubles cjson reads (strtod, 
 `<` on strings uses strcoll; ids are compared byte-wise with `bytes_greater` instead.
 --]]
 
-local LIBRARY_VERSION = 4
+local LIBRARY_VERSION = 5
 
 local PENDING = 'jobs:pending'
 local TIMERS = 'jobrouter:timers'
 local META = 'jobrouter:meta'
 local WORKERS = 'jobrouter:workers'
 local WORKER_TYPES = 'jobrouter:worker_types'
+-- Counts the changes to what the registered workers can take (a worker joined, left, or came
+-- back with other capabilities): serve keeps the workers' capabilities per process and reads
+-- them again only when this moved (submit warnings, see jobrouter_serve_submit).
+local WORKERS_GEN = 'jobrouter:workers_gen'
 
 local function job_key(id) return 'job:' .. id end
 local function worker_key(id) return 'worker:' .. id end
@@ -699,6 +703,10 @@ local function jobrouter_register(_, args)
   local key = worker_key(id)
   if redis.call('SADD', WORKERS, id) == 1 then
     redis.call('HSET', key, 'status', 'idle', 'current_job_id', '')
+    redis.call('INCR', WORKERS_GEN)
+  else
+    local old = redis.call('HMGET', key, 'capabilities', 'services', 'job_types', 'workflow_id')
+    if old[1] ~= args[3] or old[2] ~= args[4] or old[3] ~= args[5] or old[4] ~= args[6] then redis.call('INCR', WORKERS_GEN) end
   end
   redis.call('HSET', key, 'worker_id', id, 'capabilities', args[3], 'services', args[4], 'job_types', args[5],
     'workflow_id', args[6], 'worker_type', args[7])
@@ -718,6 +726,7 @@ local function jobrouter_unregister(_, args)
   end
   redis.call('SREM', WORKERS, id)
   redis.call('DEL', worker_key(id), active_key(id))
+  redis.call('INCR', WORKERS_GEN)
   apply_due(cfg)
   return { 'ok' }
 end
@@ -1018,12 +1027,17 @@ end
 
 -- serve_submit 0 now origin max_waiting max_waiting_of_type body id score class_signature
 -- service_required (field value)...: jobrouter_submit's arguments from `id` on.
--- {'ok', events, seq} | {'duplicate', events, stored body} | {'too_many_pending', events, 'all'|'type', n}
+-- {'ok', events, seq, workers_gen} | {'duplicate', events, stored body, status, workers_gen} |
+-- {'too_many_pending', events, 'all'|'type', n}. workers_gen (jobrouter:workers_gen) tells serve
+-- whether its copy of the workers' capabilities still holds, to warn about a job nobody can take.
 local function jobrouter_serve_submit(_, args)
   local ctx = serve_begin(args)
   local id, service_required = args[6], args[9]
   local key = job_key(id)
-  if redis.call('EXISTS', key) == 1 then return serve_reply(ctx, 'duplicate', redis.call('HGET', key, 'body') or '') end
+  if redis.call('EXISTS', key) == 1 then
+    local f = redis.call('HMGET', key, 'body', 'status')
+    return serve_reply(ctx, 'duplicate', f[1] or '', f[2] or '', redis.call('GET', WORKERS_GEN) or '0')
+  end
   local waiting = redis.call('ZCARD', PENDING)
   if waiting >= tonumber(args[3]) then return serve_reply(ctx, 'too_many_pending', 'all', tostring(waiting)) end
   local of_type = 0
@@ -1039,7 +1053,7 @@ local function jobrouter_serve_submit(_, args)
   redis.call('HSET', key, 'body', args[5], 'seq', seq)
   redis.call('ZADD', SERVE_JOBS, seq, id)
   serve_event(ctx, 'submitted', id)
-  return serve_reply(ctx, 'ok', tostring(seq))
+  return serve_reply(ctx, 'ok', tostring(seq), redis.call('GET', WORKERS_GEN) or '0')
 end
 
 -- serve_claim 0 now origin worker_id lease_token external_only(1|0):
@@ -1238,17 +1252,30 @@ local function jobrouter_serve_tick(_, args)
   return serve_reply(ctx, 'ok', unpack(removed))
 end
 
--- serve_list 0 status service_required limit cursor offset (read-only): newest first;
--- {total, next cursor or '', job hash as a flat array...}
+-- serve_list 0 status service_required limit cursor offset [class...] (read-only): newest
+-- first; {total, next cursor or '', job hash as a flat array...}. Classes given: only the
+-- pending or retrying jobs of these requirement classes (?unroutable=true: serve found that no
+-- registered worker can take them, see jobrouter_serve_waiting_classes).
 local function jobrouter_serve_list(_, args)
   local status, service = args[1], args[2]
   local limit, cursor, offset = tonumber(args[3]) or 50, tonumber(args[4]) or 0, tonumber(args[5]) or 0
+  local classes = nil
+  if #args > 5 then
+    classes = {}
+    for i = 6, #args do classes[args[i]] = true end
+  end
   local out = { 0, '' }
   local total, skipped, more, last = 0, 0, false, nil
   local entries = redis.call('ZREVRANGE', SERVE_JOBS, 0, -1, 'WITHSCORES')
   for i = 1, #entries, 2 do
     local id, seq = entries[i], tonumber(entries[i + 1])
-    local f = redis.call('HMGET', job_key(id), 'status', 'service_required')
+    local f
+    if classes then
+      f = redis.call('HMGET', job_key(id), 'status', 'service_required', 'class')
+      if not ((f[1] == 'pending' or f[1] == 'retrying') and classes[f[3]]) then f[1] = nil end
+    else
+      f = redis.call('HMGET', job_key(id), 'status', 'service_required')
+    end
     if f[1] and (status == '' or f[1] == status) and (service == '' or f[2] == service) then
       total = total + 1
       if not (cursor ~= 0 and seq >= cursor) then
@@ -1305,6 +1332,44 @@ local function jobrouter_serve_gauges(_, args)
   return out
 end
 
+-- serve_capabilities 0 (read-only): {workers_gen, then per registered worker, by id: id,
+-- capabilities (JSON text as registered), serve_kind, 1 when it holds a job else 0, services,
+-- job_types}: what explain and the unroutable checks need of every worker, in one call.
+local function jobrouter_serve_capabilities(_, args)
+  local ids = redis.call('SMEMBERS', WORKERS)
+  table.sort(ids, bytes_less)
+  local out = { redis.call('GET', WORKERS_GEN) or '0' }
+  for _, id in ipairs(ids) do
+    local f = redis.call('HMGET', worker_key(id), 'capabilities', 'serve_kind', 'services', 'job_types')
+    out[#out + 1] = id
+    out[#out + 1] = f[1] or '{}'
+    out[#out + 1] = f[2] or ''
+    out[#out + 1] = redis.call('EXISTS', active_key(id))
+    out[#out + 1] = f[3] or '[]'
+    out[#out + 1] = f[4] or '[]'
+  end
+  return out
+end
+
+-- serve_waiting_classes 0 (read-only): the requirement classes of the pending and retrying
+-- jobs, each once: {class id, service_required, customer_id, workflow_id, requirements}...
+-- (fields from the first job seen of the class). O(pending + jobs in jobrouter:timers).
+local function jobrouter_serve_waiting_classes(_, args)
+  local seen, out = {}, {}
+  local function add(id, want_status)
+    local f = redis.call('HMGET', job_key(id), 'class', 'status')
+    if not f[1] or seen[f[1]] or (want_status and f[2] ~= want_status) then return end
+    seen[f[1]] = true
+    out[#out + 1] = f[1]
+    for _, v in ipairs(redis.call('HMGET', job_key(id), 'service_required', 'customer_id', 'workflow_id', 'requirements')) do
+      out[#out + 1] = v or ''
+    end
+  end
+  for _, id in ipairs(redis.call('ZRANGE', PENDING, 0, -1)) do add(id, nil) end
+  for _, id in ipairs(redis.call('ZRANGE', TIMERS, 0, -1)) do add(id, 'retrying') end
+  return out
+end
+
 local function ro(name, f) redis.register_function { function_name = name, callback = f, flags = { 'no-writes' } } end
 
 ro('jobrouter_version', jobrouter_version)
@@ -1328,6 +1393,9 @@ redis.register_function('findMatchingJob', find_matching_job)
 ro('jobrouter_serve_list', jobrouter_serve_list)
 ro('jobrouter_serve_workers', jobrouter_serve_workers)
 ro('jobrouter_serve_gauges', jobrouter_serve_gauges)
+-- serve's explain and unroutable jobs (library version 5)
+ro('jobrouter_serve_capabilities', jobrouter_serve_capabilities)
+ro('jobrouter_serve_waiting_classes', jobrouter_serve_waiting_classes)
 redis.register_function('jobrouter_serve_submit', jobrouter_serve_submit)
 redis.register_function('jobrouter_serve_claim', jobrouter_serve_claim)
 redis.register_function('jobrouter_serve_register', jobrouter_serve_register)
