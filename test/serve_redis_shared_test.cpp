@@ -119,4 +119,70 @@ BOOST_AUTO_TEST_CASE(a_cancel_in_one_process_stops_the_in_process_worker_of_the_
     BOOST_TEST(b.status_of(first) == "cancelled");
 }
 
+// The warnings of a submit reply (none when it has no "warnings").
+std::vector<std::string> warnings_of(const http_reply& r) {
+    std::vector<std::string> out;
+    auto v = parse_body(r.body);
+    BOOST_REQUIRE(v.is_object());
+    if (const auto* w = v.get_object().if_contains("warnings"))
+        for (const auto& s : w->as_array()) out.push_back(str(s));
+    return out;
+}
+
+std::vector<std::string> unroutable_ids(server_fixture& f) {
+    std::vector<std::string> out;
+    const auto page = f.get_json_object("/api/jobs?unroutable=true");
+    for (const auto& j : page.at("jobs").as_array()) out.push_back(str(j.at("id")));
+    return out;
+}
+
+// Explain, submit warnings and ?unroutable=true read the workers from Redis: a worker that
+// registers, changes its capabilities or leaves through one process changes what the other
+// says at once. The submit path keeps a copy of the workers and reads them again when the
+// submit reply's jobrouter:workers_gen moved; a re-registration with other capabilities
+// publishes no event, so only that generation can tell a.
+BOOST_AUTO_TEST_CASE(explain_and_unroutable_jobs_see_the_workers_of_the_other_process) {
+    start();
+    auto submit_big = [&](server_fixture& s, const std::string& id, unsigned want = 201u) {
+        auto r = s.post("/api/jobs", R"({"id":")" + id + R"(","service_required":"ext","requirements":{"hardware":{"gpu_memory_gb":24}}})");
+        BOOST_REQUIRE_MESSAGE(r.status == want, r.status << " " << r.body);
+        return warnings_of(r);
+    };
+    BOOST_TEST(submit_big(a, "big-1") == (std::vector<std::string>{"no worker is registered"}));
+
+    // A worker too small for it registers through b: a's next submission of the kind names it.
+    BOOST_TEST(b.post("/api/workers", R"({"worker_id":"small","worker_type":"ext","hardware":{"gpu_memory_gb":16}})").status == 201u);
+    BOOST_TEST(submit_big(a, "big-2") ==
+               (std::vector<std::string>{
+                   R"(no registered worker meets the job's requirements: 1 worker offers job type "ext" but fails R3a hardware (small))"}));
+    auto e = a.get_json_object("/api/jobs/big-1/explain");
+    BOOST_TEST(e.at("unroutable") == json::value(true));
+    BOOST_REQUIRE_EQUAL(e.at("workers").as_array().size(), 1u);
+    BOOST_TEST(str(e.at("workers").as_array()[0].at("rule")) == "R3a");
+    BOOST_TEST(unroutable_ids(a) == (std::vector<std::string>{"big-2", "big-1"}));
+
+    // It comes back through b with more memory: a warns no more, and explains the match.
+    BOOST_TEST(b.post("/api/workers", R"({"worker_id":"small","worker_type":"ext","hardware":{"gpu_memory_gb":48}})").status == 201u);
+    BOOST_TEST(submit_big(a, "big-3").empty());
+    e = a.get_json_object("/api/jobs/big-1/explain");
+    BOOST_TEST(e.at("unroutable") == json::value(false));
+    BOOST_TEST(str(e.at("verdict")) == "1 worker could run it; 1 not busy (each takes the best-ranked job it matches at its next claim)");
+    const auto& small = e.at("workers").as_array()[0].as_object();
+    BOOST_TEST(str(small.at("worker_id")) == "small");
+    BOOST_TEST(str(small.at("kind")) == "external");
+    BOOST_TEST(str(small.at("detail")) == "would match (idle)");
+    BOOST_TEST(unroutable_ids(a).empty());
+
+    // It leaves through b: every waiting job of the kind is unroutable again, as a says.
+    BOOST_TEST(b.call(verb::delete_, "/api/workers/small").status == 200u);
+    BOOST_TEST(unroutable_ids(a) == (std::vector<std::string>{"big-3", "big-2", "big-1"}));
+    e = a.get_json_object("/api/jobs/big-3/explain");
+    BOOST_TEST(e.at("unroutable") == json::value(true));
+    BOOST_TEST(str(e.at("verdict")) == "no worker is registered");
+    BOOST_TEST(e.at("workers").as_array().empty());
+    BOOST_TEST(submit_big(a, "big-4") == (std::vector<std::string>{"no worker is registered"}));
+    // An idempotent resubmission through the other process repeats the warning.
+    BOOST_TEST(submit_big(b, "big-1", 200u) == (std::vector<std::string>{"no worker is registered"}));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -154,6 +154,7 @@ void redis_job_service::on_connected(redis::connection& c) {
 }
 
 void redis_job_service::on_reconnected() {
+    routability_.clear();
     // A claim whose reply was lost: if Redis applied it, the job carries that claim's token;
     // back to pending (the attempt not counted), since its worker never got it.
     for (const auto& [worker_id, token] : std::exchange(uncertain_claims_, {})) {
@@ -520,7 +521,8 @@ api_result<job_service::submit_outcome> redis_job_service::submit(const json::va
     if (status == "duplicate") {
         drain();
         auto stored = parse_strict(element(*r, 2));
-        if (stored && json_equal(*stored, body)) return submit_outcome{submit_kind::existing, spec->id, {}};
+        if (stored && json_equal(*stored, body))
+            return submit_outcome{submit_kind::existing, spec->id, submit_warnings(*spec, element(*r, 3), element(*r, 4))};
         return conflict("job.id: job " + quoted(spec->id) + " exists with a different body");
     }
     if (status == "too_many_pending") {
@@ -539,7 +541,30 @@ api_result<job_service::submit_outcome> redis_job_service::submit(const json::va
     }
     if (status != "ok") return unexpected("jobrouter_serve_submit", *r);
     drain();
-    return submit_outcome{submit_kind::created, spec->id, {}};
+    return submit_outcome{submit_kind::created, spec->id, submit_warnings(*spec, "pending", element(*r, 3))};
+}
+
+// The memory store decides this at submission too (dispatcher::mark_unroutable), against
+// every registered worker; here the workers are this process's copy, current as of the
+// submission's own atomic step whenever its generation matches the reply's.
+std::vector<std::string> redis_job_service::submit_warnings(const job_spec& spec, const std::string& status,
+                                                            const std::string& generation) {
+    auto st = parse_job_status(status);
+    if (!st || (*st != job_status::pending && *st != job_status::retrying)) return {};
+    if (!routability_.current(generation)) {
+        // A warning is advice: the job is stored whatever happens here.
+        if (!read_roster()) return {};
+        logged_unroutable_.clear();
+    }
+    auto make_class = [&] { return make_job_class(spec.service_required, spec.customer_id, spec.workflow_id, spec.requirements); };
+    const std::string signature = job_class_signature(spec.service_required, spec.customer_id, spec.workflow_id, spec.requirements);
+    if (routability_.routable(signature, make_class, strategy_)) return {};
+    const job_class cls = make_class();
+    const auto verdicts = judge_roster(*routability_.roster(), cls, strategy_);
+    std::string verdict = explain_verdict(*st, "", spec.service_required, verdicts, strategy_);
+    if (logged_unroutable_.insert(spec.service_required).second)
+        log::warn("jobs of this type cannot be routed: " + verdict, {{"service_required", spec.service_required}, {"job_id", spec.id}});
+    return {std::move(verdict)};
 }
 
 api_result<json::object> redis_job_service::get_job(std::string_view job_id) {
@@ -572,11 +597,15 @@ api_result<void> redis_job_service::cancel(std::string_view job_id) {
 }
 
 api_result<job_service::job_page> redis_job_service::list_jobs(const job_query& q) {
-    if (q.unroutable)
-        return api_error{501, "not_implemented",
-                         "query parameter unroutable: the Redis store does not track unroutable jobs in this version"};
-    auto r = link_.command({"FCALL_RO", "jobrouter_serve_list", "0", q.status, q.service_required, std::to_string(q.limit),
-                            std::to_string(q.cursor), std::to_string(q.offset)});
+    std::vector<std::string> args{"FCALL_RO",          "jobrouter_serve_list",    "0", q.status, q.service_required,
+                                  std::to_string(q.limit), std::to_string(q.cursor), std::to_string(q.offset)};
+    if (q.unroutable) {
+        auto classes = unroutable_classes();
+        if (!classes) return classes.error();
+        if (classes->empty()) return job_page{};
+        args.insert(args.end(), classes->begin(), classes->end());
+    }
+    auto r = link_.command(args);
     if (!r) return r.error();
     if (!r->is_array() || r->elements.size() < 2) return unexpected("jobrouter_serve_list", *r);
     job_page page;
@@ -586,8 +615,76 @@ api_result<job_service::job_page> redis_job_service::list_jobs(const job_query& 
     return page;
 }
 
-api_result<json::object> redis_job_service::explain_job(std::string_view) {
-    return api_error{501, "not_implemented", "explain of a job is not available with the Redis store in this version"};
+// ---- explain and unroutable jobs -------------------------------------------------------------------
+
+api_result<worker_roster> redis_job_service::read_roster() {
+    auto r = link_.command({"FCALL_RO", "jobrouter_serve_capabilities", "0"});
+    if (!r) return r.error();
+    auto roster = parse_worker_roster(*r, mapping_);
+    if (!roster) return roster.error();
+    routability_.replace(*roster);
+    return roster;
+}
+
+// Two read-only calls: the job's fields, then every worker's capabilities; O(workers) matching
+// here, as the memory store's explain.
+api_result<json::object> redis_job_service::explain_job(std::string_view job_id) {
+    const std::string id(job_id);
+    auto f = link_.command(
+        {"HMGET", "job:" + id, "status", "service_required", "customer_id", "workflow_id", "requirements", "worker_id"});
+    if (!f) return f.error();
+    if (f->elements.size() != 6 || f->elements[0].is_nil()) return not_found("unknown job " + quoted(job_id));
+    auto status = parse_job_status(f->elements[0].text());
+    if (!status) return api_error{500, "store_error", "job:" + id + " status: unknown status " + quoted(f->elements[0].text())};
+    const std::string service_required = f->elements[1].text();
+    auto cls = stored_job_class(service_required, f->elements[2].text(), f->elements[3].text(), f->elements[4].text(), "job:" + id);
+    if (!cls) return cls.error();
+    auto roster = read_roster();
+    if (!roster) return roster.error();
+    const auto verdicts = judge_roster(*roster, *cls, strategy_);
+    json::array workers;
+    bool routable = false;
+    for (std::size_t i = 0; i < verdicts.size(); ++i) {
+        const worker_verdict& v = verdicts[i];
+        const std::string& wid = v.caps->worker_id;
+        routable = routable || v.matches();
+        // "waiting": parked in a long-poll claim, or between jobs, in this process.
+        const std::string state = v.busy ? "busy" : (parked_.count(wid) ? "waiting" : "idle");
+        json::object o;
+        o["worker_id"] = wid;
+        o["kind"] = roster->workers[i].kind;
+        o["state"] = state;
+        o["matches"] = v.matches();
+        o["rule"] = v.why ? json::value(v.why->rule) : json::value(nullptr);
+        o["detail"] = v.why ? v.why->detail : "would match (" + state + ")";
+        workers.push_back(std::move(o));
+    }
+    const bool waiting = *status == job_status::pending || *status == job_status::retrying;
+    return json::object{{"job_id", id},
+                        {"status", to_string(*status)},
+                        {"service_required", service_required},
+                        {"unroutable", waiting && !routable},
+                        {"verdict", explain_verdict(*status, f->elements[5].text(), service_required, verdicts, strategy_)},
+                        {"workers", std::move(workers)}};
+}
+
+// The classes of the waiting jobs (one read-only call, O(pending + timers) in Redis), each
+// matched against every worker until one can take it: O(classes x workers) here.
+api_result<std::vector<std::string>> redis_job_service::unroutable_classes() {
+    auto roster = read_roster();
+    if (!roster) return roster.error();
+    auto r = link_.command({"FCALL_RO", "jobrouter_serve_waiting_classes", "0"});
+    if (!r) return r.error();
+    if (!r->is_array() || r->elements.size() % 5 != 0) return unexpected("jobrouter_serve_waiting_classes", *r);
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i + 5 <= r->elements.size(); i += 5) {
+        const std::string class_id = r->elements[i].text();
+        auto cls = stored_job_class(r->elements[i + 1].text(), r->elements[i + 2].text(), r->elements[i + 3].text(),
+                                    r->elements[i + 4].text(), "jobrouter:class:" + class_id);
+        if (!cls) return cls.error();
+        if (!anyone_can_take(*roster, *cls, strategy_)) out.push_back(class_id);
+    }
+    return out;
 }
 
 api_result<json::object> redis_job_service::explain_worker(std::string_view worker_id, std::size_t limit) {

@@ -15,6 +15,14 @@
 // events missed while pub/sub was down). In-process workers' leases are renewed every third of
 // a lease.
 //
+// Explain and unroutable jobs: the job's hash and every registered worker's capabilities are
+// read from Redis (jobrouter_serve_capabilities, one read-only call) and matched here with the
+// core's explain code, so the verdicts are the memory store's. Nothing is kept in Redis for it:
+// a job is unroutable when it is pending or retrying and no registered worker can take it,
+// decided when asked (GET /api/jobs?unroutable=true, explain) or at submission, where the
+// workers' capabilities come from a per-process copy that the submit reply says is current
+// (see routability_cache), so a submission stays one round trip.
+//
 // Commands are synchronous on the io thread (redis_link): each operation is one atomic call
 // whose reply the HTTP response needs, on loopback a round trip of tens of microseconds; the
 // cost is that a slow Redis stalls the loop up to the command deadline. Redis down: 503
@@ -25,6 +33,7 @@
 #include "server/dispatcher.hpp"
 #include "server/job_service.hpp"
 #include "redis/subscriber.hpp"
+#include "server/redis_explain.hpp"
 #include "server/redis_link.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -145,6 +154,15 @@ private:
     void renew_local_leases();
     std::vector<std::string> offered_keys(const std::string& services_json, const std::string& job_types_json) const;
     api_error job_refusal(const std::string& code, const std::string& detail, std::string_view job_id) const;
+    /// Every registered worker (jobrouter_serve_capabilities); the submit path's copy is renewed
+    /// with it.
+    api_result<worker_roster> read_roster();
+    /// The submit warning for a job of `spec` in `status`: its explain verdict when it waits
+    /// (pending or retrying) and no registered worker can take it. `generation` is the
+    /// jobrouter:workers_gen of the submit reply; the roster is read again only when it moved.
+    std::vector<std::string> submit_warnings(const job_spec& spec, const std::string& status, const std::string& generation);
+    /// ?unroutable=true: the requirement classes of waiting jobs that no registered worker can take.
+    api_result<std::vector<std::string>> unroutable_classes();
     std::string new_token();
 
     boost::asio::io_context& io_;
@@ -174,6 +192,8 @@ private:
     std::vector<std::pair<std::string, std::string>> uncertain_claims_;  ///< job id -> status after the last report
     std::mt19937_64 rng_;
     std::uint64_t next_generated_id_ = 1;
+    routability_cache routability_;           ///< the submit path's copy of the workers
+    std::set<std::string> logged_unroutable_;  ///< types whose unroutable job was logged since the workers last changed
 };
 
 /// A process id for events: "<machine id>:<pid>:<8 random hex digits>".
