@@ -81,14 +81,19 @@ void routability_cache::clear() {
     by_signature_.clear();
 }
 
-bool routability_cache::routable(const std::string& signature, const std::function<job_class()>& make_class,
-                                 const strategy& strat) {
-    if (!roster_) return true;
-    if (auto it = by_signature_.find(signature); it != by_signature_.end()) return it->second;
-    if (by_signature_.size() >= kMaxClasses) by_signature_.clear();
-    const bool yes = anyone_can_take(*roster_, make_class(), strat);
-    by_signature_.emplace(signature, yes);
-    return yes;
+const std::string* routability_cache::unroutable_verdict(const std::string& signature,
+                                                         const std::function<job_class()>& make_class, const strategy& strat) {
+    if (!roster_) return nullptr;
+    auto it = by_signature_.find(signature);
+    if (it == by_signature_.end()) {
+        if (by_signature_.size() >= kMaxClasses) by_signature_.clear();
+        const job_class c = make_class();
+        std::optional<std::string> verdict;
+        if (!anyone_can_take(*roster_, c, strat))
+            verdict = explain_verdict(job_status::pending, "", c.service_required, judge_roster(*roster_, c, strat), strat);
+        it = by_signature_.emplace(signature, std::move(verdict)).first;
+    }
+    return it->second ? &*it->second : nullptr;
 }
 
 }  // namespace jobrouter

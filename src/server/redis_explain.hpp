@@ -50,8 +50,9 @@ std::vector<worker_verdict> judge_roster(const worker_roster& roster, const job_
 
 /// The submit path's copy of the roster: submit's reply carries jobrouter:workers_gen, and the
 /// roster is read again only when that moved (a worker joined, left or changed its capabilities),
-/// so a submission costs no extra round trip while the workers stay as they are. Whether
-/// anyone can take a class is remembered per class signature until the roster changes.
+/// so a submission costs no extra round trip while the workers stay as they are. The verdict
+/// for a class (or that someone can take it) is remembered per class signature until the
+/// roster changes, so a submission costs O(1) matching here once its class has been seen.
 class routability_cache {
 public:
     /// Whether the copy is of generation `generation`.
@@ -60,14 +61,16 @@ public:
     /// Forgets the copy (after a reconnection: a Redis that lost its data counts from 0 again).
     void clear();
     const worker_roster* roster() const { return roster_ ? &*roster_ : nullptr; }
-    /// Whether some worker of the copy can take the class of this signature; `make_class`
-    /// builds the class when the answer is not remembered. True when there is no copy.
-    bool routable(const std::string& signature, const std::function<job_class()>& make_class, const strategy& strat);
+    /// The explain verdict of a pending job of the class of this signature when no worker of
+    /// the copy can take it; nullptr when one can, or when there is no copy. `make_class`
+    /// builds the class when the answer is not remembered. Valid until the next call.
+    const std::string* unroutable_verdict(const std::string& signature, const std::function<job_class()>& make_class,
+                                          const strategy& strat);
 
 private:
     static constexpr std::size_t kMaxClasses = 10000;  ///< forgotten all at once beyond this
     std::optional<worker_roster> roster_;
-    std::unordered_map<std::string, bool> by_signature_;
+    std::unordered_map<std::string, std::optional<std::string>> by_signature_;  ///< verdict, nullopt: routable
 };
 
 }  // namespace jobrouter

@@ -558,10 +558,11 @@ std::vector<std::string> redis_job_service::submit_warnings(const job_spec& spec
     }
     auto make_class = [&] { return make_job_class(spec.service_required, spec.customer_id, spec.workflow_id, spec.requirements); };
     const std::string signature = job_class_signature(spec.service_required, spec.customer_id, spec.workflow_id, spec.requirements);
-    if (routability_.routable(signature, make_class, strategy_)) return {};
-    const job_class cls = make_class();
-    const auto verdicts = judge_roster(*routability_.roster(), cls, strategy_);
-    std::string verdict = explain_verdict(*st, "", spec.service_required, verdicts, strategy_);
+    const std::string* pending = routability_.unroutable_verdict(signature, make_class, strategy_);
+    if (!pending) return {};
+    std::string verdict = *pending;
+    if (*st == job_status::retrying)  // a resubmission of a job in its back-off: rare, judged again
+        verdict = explain_verdict(*st, "", spec.service_required, judge_roster(*routability_.roster(), make_class(), strategy_), strategy_);
     if (logged_unroutable_.insert(spec.service_required).second)
         log::warn("jobs of this type cannot be routed: " + verdict, {{"service_required", spec.service_required}, {"job_id", spec.id}});
     return {std::move(verdict)};
