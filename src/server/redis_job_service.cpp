@@ -515,6 +515,7 @@ api_result<job_service::submit_outcome> redis_job_service::submit(const json::va
     std::vector<std::string> args{std::to_string(options_.dispatching.max_pending_jobs),
                                   std::to_string(options_.dispatching.max_pending_per_type), json::serialize(body)};
     for (auto& a : redis::submit_arguments(*spec, now)) args.push_back(std::move(a));
+    const std::string signature = args[5];  // id, score, class signature, ... after the three above
     auto r = call("jobrouter_serve_submit", std::move(args));
     if (!r) return r.error();
     const std::string status = status_of(*r);
@@ -522,7 +523,7 @@ api_result<job_service::submit_outcome> redis_job_service::submit(const json::va
         drain();
         auto stored = parse_strict(element(*r, 2));
         if (stored && json_equal(*stored, body))
-            return submit_outcome{submit_kind::existing, spec->id, submit_warnings(*spec, element(*r, 3), element(*r, 4))};
+            return submit_outcome{submit_kind::existing, spec->id, submit_warnings(*spec, signature, element(*r, 3), element(*r, 4))};
         return conflict("job.id: job " + quoted(spec->id) + " exists with a different body");
     }
     if (status == "too_many_pending") {
@@ -541,14 +542,14 @@ api_result<job_service::submit_outcome> redis_job_service::submit(const json::va
     }
     if (status != "ok") return unexpected("jobrouter_serve_submit", *r);
     drain();
-    return submit_outcome{submit_kind::created, spec->id, submit_warnings(*spec, "pending", element(*r, 3))};
+    return submit_outcome{submit_kind::created, spec->id, submit_warnings(*spec, signature, "pending", element(*r, 3))};
 }
 
 // The memory store decides this at submission too (dispatcher::mark_unroutable), against
 // every registered worker; here the workers are this process's copy, current as of the
 // submission's own atomic step whenever its generation matches the reply's.
-std::vector<std::string> redis_job_service::submit_warnings(const job_spec& spec, const std::string& status,
-                                                            const std::string& generation) {
+std::vector<std::string> redis_job_service::submit_warnings(const job_spec& spec, const std::string& signature,
+                                                            const std::string& status, const std::string& generation) {
     auto st = parse_job_status(status);
     if (!st || (*st != job_status::pending && *st != job_status::retrying)) return {};
     if (!routability_.current(generation)) {
@@ -557,7 +558,6 @@ std::vector<std::string> redis_job_service::submit_warnings(const job_spec& spec
         logged_unroutable_.clear();
     }
     auto make_class = [&] { return make_job_class(spec.service_required, spec.customer_id, spec.workflow_id, spec.requirements); };
-    const std::string signature = job_class_signature(spec.service_required, spec.customer_id, spec.workflow_id, spec.requirements);
     const std::string* pending = routability_.unroutable_verdict(signature, make_class, strategy_);
     if (!pending) return {};
     std::string verdict = *pending;

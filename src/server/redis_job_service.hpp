@@ -157,10 +157,12 @@ private:
     /// Every registered worker (jobrouter_serve_capabilities); the submit path's copy is renewed
     /// with it.
     api_result<worker_roster> read_roster();
-    /// The submit warning for a job of `spec` in `status`: its explain verdict when it waits
-    /// (pending or retrying) and no registered worker can take it. `generation` is the
-    /// jobrouter:workers_gen of the submit reply; the roster is read again only when it moved.
-    std::vector<std::string> submit_warnings(const job_spec& spec, const std::string& status, const std::string& generation);
+    /// The submit warning for a job of `spec` (class `signature`) in `status`: its explain
+    /// verdict when it waits (pending or retrying) and no registered worker can take it.
+    /// `generation` is the jobrouter:workers_gen of the submit reply; the roster is read again
+    /// only when it moved.
+    std::vector<std::string> submit_warnings(const job_spec& spec, const std::string& signature, const std::string& status,
+                                             const std::string& generation);
     /// ?unroutable=true: the requirement classes of waiting jobs that no registered worker can take.
     api_result<std::vector<std::string>> unroutable_classes();
     std::string new_token();
