@@ -258,15 +258,47 @@ result<void> scheduler::cancel(std::string_view job_id) {
     return {};
 }
 
-result<void> scheduler::heartbeat(std::string_view worker_id) {
-    auto w = find_worker_for_update(worker_id);
-    if (!w) return w.error();
-    for (const std::string& id : (*w)->assigned) {
+void scheduler::renew_leases(const worker& w) {
+    for (const std::string& id : w.assigned) {
         job& j = *jobs_.find(id);
         j.lease_deadline = add_saturated(now_, options_.lease_ms);
         set_timer(j, add_saturated(j.lease_deadline, 1));
     }
+}
+
+result<void> scheduler::heartbeat(std::string_view worker_id) {
+    auto w = find_worker_for_update(worker_id);
+    if (!w) return w.error();
+    renew_leases(**w);
     return {};
+}
+
+result<heartbeat_outcome> scheduler::heartbeat(std::string_view worker_id, std::optional<std::span<const std::string>> listed) {
+    auto w = find_worker_for_update(worker_id);
+    if (!w) return w.error();
+    worker& wk = **w;
+    heartbeat_outcome out;
+    if (listed) {
+        std::vector<std::string_view> names(listed->begin(), listed->end());
+        std::sort(names.begin(), names.end());
+        names.erase(std::unique(names.begin(), names.end()), names.end());
+        for (std::string_view id : names)
+            if (!wk.assigned.count(id)) out.unknown.emplace_back(id);
+        if (wk.last_heartbeat) {
+            const time_ms previous = *wk.last_heartbeat;
+            const sorted_ids held = wk.assigned;  // a copy: handing back edits it
+            for (const std::string& id : held) {
+                if (std::binary_search(names.begin(), names.end(), std::string_view(id))) continue;
+                job& j = *jobs_.find(id);
+                if (!j.assigned_at || *j.assigned_at >= previous) continue;
+                requeue_uncounted(j, wk.caps.worker_id);
+                out.handed_back.push_back(id);
+            }
+        }
+    }
+    wk.last_heartbeat = now_;
+    renew_leases(wk);
+    return out;
 }
 
 result<void> scheduler::progress(std::string_view job_id, std::int64_t percent) {
@@ -288,12 +320,16 @@ result<void> scheduler::release(std::string_view job_id) {
     if (!j) return j.error();
     job& x = **j;
     if (!x.is_running()) return not_assigned(x);
-    release_from_worker(x);
-    --x.attempts;
-    x.status = job_status::pending;
-    index_.insert(x);
-    emit(event_kind::requeued, x.id, {});
+    requeue_uncounted(x, {});
     return {};
+}
+
+void scheduler::requeue_uncounted(job& j, const std::string& worker_id) {
+    release_from_worker(j);
+    --j.attempts;
+    j.status = job_status::pending;
+    index_.insert(j);
+    emit(event_kind::requeued, j.id, worker_id);
 }
 
 result<void> scheduler::forget(std::string_view job_id) {
