@@ -86,6 +86,7 @@ struct job {
     std::uint32_t timer_pos = kNoPos;  ///< the scheduler's timer heap: its place, kNoPos without a timer
     job_status status = job_status::pending;
     bool index_in_run = false;         ///< the job index's: index_pos is in a run (else in the heap)
+    std::uint32_t holder_slot = 0;     ///< while running: the scheduler's handle of its worker (worker::slot)
 
     const std::string& service_required() const { return cls->service_required; }
     /// Held by a worker: assigned or in progress.
