@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(claims_interleaved_with_submissions_cancels_and_retries_sta
     std::mt19937 rng(11);
     std::vector<std::string> ids;
     int n = 0;
-    for (int step = 0; step < 20000; ++step) {
+    for (int step = 0; step < 8000; ++step) {
         if (step % 40 == 0) f.s.advance(f.s.now() + 1);
         const unsigned op = rng() % 100;
         if (op < 45) {
@@ -165,7 +165,7 @@ BOOST_AUTO_TEST_CASE(buckets_of_one_service_take_turns_in_rank_order) {
     std::mt19937 rng(3);
     std::vector<std::string> ids;
     int n = 0;
-    for (int step = 0; step < 20000; ++step) {
+    for (int step = 0; step < 10000; ++step) {
         if (step % 25 == 0) f.s.advance(f.s.now() + 1);
         const unsigned op = rng() % 100;
         if (op < 50) {

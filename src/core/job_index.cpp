@@ -100,6 +100,14 @@ void job_index::compact(run& r) {
 }
 
 bool job_index::add_to_run(run& r, const entry& e) {
+    // Before every entry: e becomes the front (nothing moves).
+    auto push_front = [&r, &e] {
+        if (r.span() == r.ring.size()) grow(r);
+        r.first_slot = r.first_slot == 0 ? static_cast<std::uint32_t>(r.ring.size() - 1) : r.first_slot - 1;
+        --r.first;
+        place(r, r.first, e);
+        ++r.live;
+    };
     // Usually e ranks after the back (a newer submission): it is appended. A submission of the
     // same millisecond with a larger id ranks before the last ones: it goes a few places back.
     std::uint32_t pos = r.end;
@@ -107,27 +115,17 @@ bool job_index::add_to_run(run& r, const entry& e) {
         const entry& prev = r.at(pos - 1);
         if (!prev.j || steps == kMaxShift) {
             // A hole, or too far back: only the front is still cheap.
-            if (before(e, r.front())) {
-                if (r.span() == r.ring.size()) grow(r);
-                r.first_slot = r.first_slot == 0 ? static_cast<std::uint32_t>(r.ring.size() - 1) : r.first_slot - 1;
-                --r.first;
-                place(r, r.first, e);
-                ++r.live;
-                return true;
-            }
-            return false;
+            if (!before(e, r.front())) return false;
+            push_front();
+            return true;
         }
         if (!before(e, prev)) break;
     }
-    if (r.span() == r.ring.size()) grow(r);
     if (pos == r.first && r.span() > 0) {
-        // Before every entry: it becomes the front (nothing moves).
-        r.first_slot = r.first_slot == 0 ? static_cast<std::uint32_t>(r.ring.size() - 1) : r.first_slot - 1;
-        --r.first;
-        place(r, r.first, e);
-        ++r.live;
+        push_front();
         return true;
     }
+    if (r.span() == r.ring.size()) grow(r);
     ++r.end;
     for (std::uint32_t q = r.end - 1; q != pos; --q) place(r, q, r.at(q - 1));
     place(r, pos, e);
