@@ -195,6 +195,10 @@ private:
     std::uint32_t next_serial_ = 1;
     job_table jobs_;
     std::unordered_map<std::string, worker, string_hash, std::equal_to<>> workers_;
+    /// Registered workers by worker::slot, so that completing a job reaches its worker without
+    /// looking its id up (map nodes do not move); freed slots are taken again.
+    std::vector<worker*> worker_slots_;
+    std::vector<std::uint32_t> free_worker_slots_;
     job_index index_;
     timer_heap timers_;
     std::vector<scheduler_event> events_;

@@ -44,6 +44,7 @@ struct worker {
     std::optional<std::int64_t> last_heartbeat;  ///< time_ms
     worker_profile profile;          ///< caps compiled for the claim path (set with caps)
     shared_string id;                ///< caps.worker_id, shared with the jobs it runs
+    std::uint32_t slot = 0;          ///< the scheduler's handle of it while registered (job::holder_slot)
     /// The claim path's verdict cache, by job_class::slot: serial * 2 + passes, or 0 when not
     /// known. Cleared with each new profile.
     std::vector<std::uint32_t> verdicts;
