@@ -209,6 +209,60 @@ BOOST_AUTO_TEST_CASE(heartbeat_renews_every_lease_of_the_worker) {
     BOOST_TEST(!f.s.heartbeat("nobody"));
 }
 
+// A heartbeat that lists the worker's jobs hands back the ones it does not list, once they were
+// assigned before the worker's previous heartbeat; later assignments (a claim reply that may
+// still be on its way) are never handed back by it.
+BOOST_AUTO_TEST_CASE(listing_heartbeat_hands_back_unlisted_jobs_assigned_before_the_previous_one) {
+    fixture f(scheduler_options{10000, 0, 0, true});
+    f.add_worker(R"({"worker_id":"w","job_types":["x"]})");
+    f.add_worker(R"({"worker_id":"v","job_types":["x"]})");
+    f.submit(R"({"id":"lost","service_required":"x","priority":90})");
+    f.submit(R"({"id":"kept","service_required":"x","priority":80})");
+    f.submit(R"({"id":"late","service_required":"x","priority":70})");
+    const std::vector<std::string> none, kept{"kept"}, listed{"kept", "ghost", "ghost"};
+    BOOST_TEST(f.claim("w") == "lost");
+    BOOST_TEST(f.claim("w") == "kept");
+    f.at(100);
+    // The first heartbeat hands back nothing: there is no previous one.
+    auto r = f.s.heartbeat("w", std::span<const std::string>(kept));
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->handed_back.empty());
+    BOOST_TEST(f.status("lost") == job_status::assigned);
+    f.at(100);  // same ms as that heartbeat: not before it
+    BOOST_TEST(f.claim("w") == "late");
+    (void)f.s.take_events();
+    f.at(600);
+    r = f.s.heartbeat("w", std::span<const std::string>(listed));
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->handed_back == std::vector<std::string>{"lost"}, boost::test_tools::per_element());
+    BOOST_TEST(r->unknown == std::vector<std::string>{"ghost"}, boost::test_tools::per_element());
+    BOOST_TEST(f.status("lost") == job_status::pending);
+    BOOST_TEST(f.s.find_job("lost")->attempts == 0);  // not counted
+    BOOST_TEST(f.s.find_job("lost")->worker_id.empty());
+    BOOST_TEST(f.status("kept") == job_status::assigned);
+    BOOST_TEST(f.status("late") == job_status::assigned);  // assigned at the previous heartbeat's ms
+    auto events = f.s.take_events();
+    BOOST_REQUIRE(events.size() == 1u);
+    BOOST_TEST(to_string(events[0].kind) == "requeued");
+    BOOST_TEST(events[0].job_id == "lost");
+    BOOST_TEST(events[0].worker_id == "w");
+    BOOST_TEST(f.claim("v") == "lost");  // another worker gets it
+    // The next one hands back "late" (assigned before heartbeat 600), not the listed "kept".
+    f.at(1200);
+    r = f.s.heartbeat("w", std::span<const std::string>(kept));
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->handed_back == std::vector<std::string>{"late"}, boost::test_tools::per_element());
+    BOOST_TEST(r->unknown.empty());
+    // Without a list nothing is handed back, and leases are renewed as before.
+    f.at(1800);
+    r = f.s.heartbeat("w", std::nullopt);
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->handed_back.empty());
+    BOOST_TEST(f.status("kept") == job_status::assigned);
+    BOOST_TEST(f.s.find_job("kept")->lease_deadline == kT0 + 1800 + 10000);
+    BOOST_TEST(!f.s.heartbeat("nobody", std::span<const std::string>(none)));
+}
+
 BOOST_AUTO_TEST_CASE(unregister_requeues_and_counts_an_attempt) {
     fixture f(scheduler_options{1000, 0, 0});
     f.add_worker(R"({"worker_id":"w","job_types":["x"]})");

@@ -10,7 +10,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
+#include <vector>
 #include <random>
 #include <thread>
 
@@ -44,6 +47,32 @@ unsigned report(http_client& c, tally& t, const std::string& job_id, const std::
     }
     t.problem(action + " " + job_id + " -> " + std::to_string(r->status) + " " + short_body(r->body));
     return r->status;
+}
+
+// A heartbeat that lists the jobs the worker works on (`held`: none between jobs, the current
+// one during a job), so that serve hands back what it handed to a claim whose client hung up.
+// Counts what came back; returns the reply.
+result<http_reply> heartbeat(http_client& c, tally& t, const std::string& id, const std::vector<std::string>& held) {
+    json::array jobs(held.begin(), held.end());
+    auto r = c.post("/api/workers/" + id + "/heartbeat", json::serialize(json::object{{"jobs", std::move(jobs)}}));
+    if (!r || r->status != 200) return r;
+    boost::system::error_code ec;
+    const json::value v = json::parse(r->body, ec);
+    const json::object* o = !ec && v.is_object() ? &v.get_object() : nullptr;
+    const json::value* back = o ? o->if_contains("handed_back_jobs") : nullptr;
+    const json::value* unknown = o ? o->if_contains("unknown_jobs") : nullptr;
+    if (!back || !back->is_array() || !unknown || !unknown->is_array()) {
+        t.problem("heartbeat " + id + " listing its jobs: no handed_back_jobs or unknown_jobs in " + short_body(r->body));
+        return r;
+    }
+    for (const auto& x : back->get_array()) {
+        t.count("heartbeat_handed_back");
+        // Only jobs this worker never received may be handed back: it lists every one it has.
+        if (x.is_string() && std::find(held.begin(), held.end(), std::string_view(x.get_string())) != held.end())
+            t.problem("heartbeat " + id + " handed back " + std::string(x.get_string()) + ", which it listed");
+    }
+    t.count("heartbeat_unknown_jobs", unknown->get_array().size());
+    return r;
 }
 
 bool register_worker(http_client& c, tally& t, const std::string& id) {
@@ -142,7 +171,7 @@ void run_worker(actor_context ctx, int index) {
         const bool faults = !ctx.phase.load_over;
         if (clock_type::now() - last_heartbeat > 500ms) {
             last_heartbeat = clock_type::now();
-            auto hb = c.post("/api/workers/" + id + "/heartbeat", "{}");
+            auto hb = heartbeat(c, ctx.record, id, {});  // between jobs: it works on none
             if (hb && hb->status == 404) {
                 ctx.record.count("worker_removed_then_reregistered");
                 renew_identity();
@@ -184,6 +213,12 @@ void run_worker(actor_context ctx, int index) {
         }
         const std::string job_id(v.at("job").at("id").as_string());
         const std::string token(v.at("lease_token").as_string());
+        ctx.record.hold(job_id);
+        struct dropper {
+            tally& t;
+            const std::string& id;
+            ~dropper() { t.drop(id); }
+        } done_with_job{ctx.record, job_id};
         const std::uint64_t action = faults ? rng() % 100 : 0;
         const auto work = std::chrono::milliseconds(rng() % 30);
         if (action < 60) {
@@ -213,7 +248,7 @@ void run_worker(actor_context ctx, int index) {
         } else {
             // Work with a heartbeat in between, which tells of a cancel.
             std::this_thread::sleep_for(work);
-            auto hb = c.post("/api/workers/" + id + "/heartbeat", "{}");
+            auto hb = heartbeat(c, ctx.record, id, {job_id});
             bool cancelled = false;
             if (hb && hb->status == 200) {
                 const json::value h = json::parse(hb->body, ec);

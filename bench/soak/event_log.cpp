@@ -79,6 +79,8 @@ void event_log::run() {
             {
                 std::lock_guard lock(mutex_);
                 ++totals_[kind];
+                // A requeued event that names a worker: its heartbeat handed the job back.
+                if (kind == "requeued" && v.get_object().contains("worker_id")) ++totals_["requeued_by_heartbeat"];
                 if (!job_id.empty()) {
                     job_events& j = jobs_[job_id];
                     j.last = kind;

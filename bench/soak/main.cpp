@@ -8,6 +8,7 @@
 #include "bench/soak/event_log.hpp"
 #include "bench/soak/soak_tally.hpp"
 
+#include <boost/json.hpp>
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -27,6 +28,27 @@ using namespace std::chrono_literals;
 namespace po = boost::program_options;
 
 namespace {
+
+// Jobs that serve says its workers hold but that no driver worker received from a claim: jobs
+// handed to claims whose client hung up and not (yet) handed back. -1 when /api/workers fails.
+long held_unseen(http_client& control, jobrouter::soak::tally& record, std::string& listing) {
+    auto r = control.get("/api/workers");
+    if (!r || r->status != 200) return -1;
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(r->body, ec);
+    if (ec || !v.is_object() || !v.get_object().contains("workers") || !v.at("workers").is_array()) return -1;
+    long n = 0;
+    for (const auto& w : v.at("workers").get_array()) {
+        const auto* jobs = w.is_object() ? w.get_object().if_contains("jobs") : nullptr;
+        if (!jobs || !jobs->is_array()) continue;
+        for (const auto& j : jobs->get_array()) {
+            if (!j.is_string() || record.holds(std::string(j.get_string()))) continue;
+            ++n;
+            if (listing.size() < 400) listing += " " + std::string(j.get_string());
+        }
+    }
+    return n;
+}
 
 struct options {
     soak_settings settings;
@@ -189,6 +211,8 @@ int main(int argc, char** argv) {
     const double drain_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - drain_start).count();
     const bool drained = m["jobrouter_jobs_waiting"] == 0 && m["jobrouter_jobs_running"] == 0;
     const std::map<std::string, double> after_drain = m;
+    std::string unseen_list;
+    const long unseen_at_end = held_unseen(control, record, unseen_list);
     phase.all_over = true;
     for (auto& t : workers) t.join();
 
@@ -218,6 +242,15 @@ int main(int argc, char** argv) {
     std::printf("\njobs handed to hung-up claims: %s of %llu hung-up claims",
                 num(m["jobrouter_claims_total"] - static_cast<double>(record.get("claim_200"))).c_str(),
                 static_cast<unsigned long long>(record.get("fault_claim_hung_up")));
+    // Workers list their jobs in each heartbeat: serve hands back the ones they do not list.
+    // The rest went back the old way first: their lease expired while the worker stalled (no
+    // heartbeat), or the worker was removed; each of those counted a failed attempt.
+    const double handed_out = m["jobrouter_claims_total"] - static_cast<double>(record.get("claim_200"));
+    const double by_heartbeat = static_cast<double>(record.get("heartbeat_handed_back"));
+    std::printf("\n  handed back by heartbeats: %s (requeued events naming a worker: %llu); freed otherwise (lease expired "
+                "during a stall, or the worker removed): %s; still held unseen after the drain: %ld",
+                num(by_heartbeat).c_str(), static_cast<unsigned long long>(ev["requeued_by_heartbeat"]),
+                num(handed_out - by_heartbeat - static_cast<double>(std::max(unseen_at_end, 0L))).c_str(), unseen_at_end);
     std::printf("\nrates during the load: %.1f jobs accepted/s, %.1f completed/s, %.1f claims/s\n",
                 at_load_end.count("jobrouter_submitted_total") ? at_load_end.at("jobrouter_submitted_total") / load_seconds : 0.0,
                 at_load_end.count("jobrouter_completions_total") ? at_load_end.at("jobrouter_completions_total") / load_seconds : 0.0,
@@ -234,6 +267,11 @@ int main(int argc, char** argv) {
         c.check(record.get("unexpected") == 0, "no unexpected answer (5xx, stale report accepted, double completion)",
                 std::to_string(record.get("unexpected")) + list);
     }
+    c.check(unseen_at_end == 0, "no job held by a worker that never received it after the drain (heartbeats hand them back)",
+            unseen_at_end < 0 ? std::string("GET /api/workers failed") : std::to_string(unseen_at_end) + unseen_list);
+    c.check(record.get("heartbeat_handed_back") == ev["requeued_by_heartbeat"],
+            "jobs handed back in heartbeat replies = requeued events naming a worker",
+            std::to_string(record.get("heartbeat_handed_back")) + " vs " + std::to_string(ev["requeued_by_heartbeat"]));
     c.check(drained, "the queue drained within --drain-s",
             "waiting " + num(after_drain.at("jobrouter_jobs_waiting")) + ", running " + num(after_drain.at("jobrouter_jobs_running")));
 

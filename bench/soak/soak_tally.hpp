@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,10 @@ struct tally {
     std::vector<std::string> submitted_ids;                 ///< accepted (201) ids, in order
     std::unordered_map<std::string, int> completes_by_job;  ///< 200 answers to complete, per job
     std::vector<std::string> unexpected;                    ///< first problems, for the report
+
+    /// Jobs a driver worker received from a claim (200) and has not finished with: the rest of
+    /// what serve says workers hold was handed to claims whose client hung up.
+    std::set<std::string> holding;
 
     // Counts by name (submit_refused_429, complete_409, fault_vanish, ...), printed as they are.
     std::map<std::string, std::uint64_t> counts;
@@ -45,6 +50,18 @@ struct tally {
             ++counts["unexpected"];
             if (unexpected.size() < 30) unexpected.push_back("job " + id + " was completed twice (two 200 answers)");
         }
+    }
+    void hold(const std::string& job_id) {
+        std::lock_guard lock(mutex);
+        holding.insert(job_id);
+    }
+    void drop(const std::string& job_id) {
+        std::lock_guard lock(mutex);
+        holding.erase(job_id);
+    }
+    bool holds(const std::string& job_id) {
+        std::lock_guard lock(mutex);
+        return holding.count(job_id) != 0;
     }
     std::uint64_t get(const std::string& what) {
         std::lock_guard lock(mutex);

@@ -82,9 +82,11 @@ struct job {
     std::int32_t progress = 0;       ///< 0..100, last reported for the current attempt
 
     static constexpr std::uint32_t kNoPos = UINT32_MAX;
-    std::uint32_t index_pos = kNoPos;  ///< the job index's: its place in its bucket's heap
+    std::uint32_t index_pos = kNoPos;  ///< the job index's: its place in its bucket (see index_in_run)
     std::uint32_t timer_pos = kNoPos;  ///< the scheduler's timer heap: its place, kNoPos without a timer
     job_status status = job_status::pending;
+    bool index_in_run = false;         ///< the job index's: index_pos is in a run (else in the heap)
+    std::uint32_t holder_slot = 0;     ///< while running: the scheduler's handle of its worker (worker::slot)
 
     const std::string& service_required() const { return cls->service_required; }
     /// Held by a worker: assigned or in progress.

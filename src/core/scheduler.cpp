@@ -107,7 +107,8 @@ time_ms scheduler::backoff(std::int64_t attempts) const {
 }
 
 void scheduler::release_from_worker(job& j) {
-    if (auto it = workers_.find(std::string_view(j.worker_id)); it != workers_.end()) it->second.assigned.erase(j.id);
+    // A running job's worker is registered: unregistering first fails the jobs it holds.
+    if (j.is_running()) worker_slots_[j.holder_slot]->assigned.erase(j.id);
     j.worker_id.clear();
     clear_timer(j);
 }
@@ -177,7 +178,17 @@ result<void> scheduler::register_worker(worker_capabilities caps) {
     it->second.id = shared_string(it->second.caps.worker_id);
     it->second.verdicts.clear();  // they were for the old capabilities
     it->second.keys = {};
-    if (inserted) emit(event_kind::worker_joined, {}, it->first);
+    if (inserted) {
+        if (free_worker_slots_.empty()) {
+            it->second.slot = static_cast<std::uint32_t>(worker_slots_.size());
+            worker_slots_.push_back(&it->second);
+        } else {
+            it->second.slot = free_worker_slots_.back();
+            free_worker_slots_.pop_back();
+            worker_slots_[it->second.slot] = &it->second;
+        }
+        emit(event_kind::worker_joined, {}, it->first);
+    }
     return {};
 }
 
@@ -191,6 +202,8 @@ result<void> scheduler::unregister_worker(std::string_view worker_id) {
         record_failure(j, now_, true);
     }
     emit(event_kind::worker_left, {}, std::string(worker_id));
+    worker_slots_[(*w)->slot] = nullptr;
+    free_worker_slots_.push_back((*w)->slot);
     workers_.erase(workers_.find(worker_id));
     apply_due();
     return {};
@@ -201,13 +214,20 @@ result<const job*> scheduler::claim(std::string_view worker_id) {
     if (!w) return w.error();
     const worker_capabilities& caps = (*w)->caps;
     worker& holder = **w;
-    job* j = index_.best_match_if(strategy_.offered_keys(caps), holder.keys,
-                                  [&](const job_class& c) { return passes_cached(holder, c); });
+    job* j = index_.best_match_if(strategy_.offered_keys(caps), holder.keys, [&holder, this](const job_class& c) {
+        // The cached verdict, read here (no call); passes_cached fills it when it is missing.
+        if (c.slot < holder.verdicts.size()) {
+            const std::uint32_t cached = holder.verdicts[c.slot];
+            if (cached >> 1 == c.serial) return (cached & 1u) != 0;
+        }
+        return passes_cached(holder, c);
+    });
     if (!j) return nullptr;
     index_.erase(*j);
     j->status = job_status::assigned;
     ++j->attempts;
     j->worker_id = holder.id;
+    j->holder_slot = holder.slot;
     j->assigned_at = now_;
     j->started_at.reset();
     j->progress = 0;
@@ -258,15 +278,47 @@ result<void> scheduler::cancel(std::string_view job_id) {
     return {};
 }
 
-result<void> scheduler::heartbeat(std::string_view worker_id) {
-    auto w = find_worker_for_update(worker_id);
-    if (!w) return w.error();
-    for (const std::string& id : (*w)->assigned) {
+void scheduler::renew_leases(const worker& w) {
+    for (const std::string& id : w.assigned) {
         job& j = *jobs_.find(id);
         j.lease_deadline = add_saturated(now_, options_.lease_ms);
         set_timer(j, add_saturated(j.lease_deadline, 1));
     }
+}
+
+result<void> scheduler::heartbeat(std::string_view worker_id) {
+    auto w = find_worker_for_update(worker_id);
+    if (!w) return w.error();
+    renew_leases(**w);
     return {};
+}
+
+result<heartbeat_outcome> scheduler::heartbeat(std::string_view worker_id, std::optional<std::span<const std::string>> listed) {
+    auto w = find_worker_for_update(worker_id);
+    if (!w) return w.error();
+    worker& wk = **w;
+    heartbeat_outcome out;
+    if (listed) {
+        std::vector<std::string_view> names(listed->begin(), listed->end());
+        std::sort(names.begin(), names.end());
+        names.erase(std::unique(names.begin(), names.end()), names.end());
+        for (std::string_view id : names)
+            if (!wk.assigned.count(id)) out.unknown.emplace_back(id);
+        if (wk.last_heartbeat) {
+            const time_ms previous = *wk.last_heartbeat;
+            const sorted_ids held = wk.assigned;  // a copy: handing back edits it
+            for (const std::string& id : held) {
+                if (std::binary_search(names.begin(), names.end(), std::string_view(id))) continue;
+                job& j = *jobs_.find(id);
+                if (!j.assigned_at || *j.assigned_at >= previous) continue;
+                requeue_uncounted(j, wk.caps.worker_id);
+                out.handed_back.push_back(id);
+            }
+        }
+    }
+    wk.last_heartbeat = now_;
+    renew_leases(wk);
+    return out;
 }
 
 result<void> scheduler::progress(std::string_view job_id, std::int64_t percent) {
@@ -288,12 +340,16 @@ result<void> scheduler::release(std::string_view job_id) {
     if (!j) return j.error();
     job& x = **j;
     if (!x.is_running()) return not_assigned(x);
-    release_from_worker(x);
-    --x.attempts;
-    x.status = job_status::pending;
-    index_.insert(x);
-    emit(event_kind::requeued, x.id, {});
+    requeue_uncounted(x, {});
     return {};
+}
+
+void scheduler::requeue_uncounted(job& j, const std::string& worker_id) {
+    release_from_worker(j);
+    --j.attempts;
+    j.status = job_status::pending;
+    index_.insert(j);
+    emit(event_kind::requeued, j.id, worker_id);
 }
 
 result<void> scheduler::forget(std::string_view job_id) {

@@ -24,6 +24,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <set>
 #include <string>
 #include <string_view>
@@ -55,6 +56,12 @@ struct job_explanation {
     bool routable = false;  ///< some registered worker passes every rule
 };
 
+/// What an external worker's heartbeat did with the list of jobs it says it works on.
+struct heartbeat_outcome {
+    std::vector<std::string> handed_back;  ///< held, not listed, assigned before the previous heartbeat: pending again
+    std::vector<std::string> unknown;      ///< listed, but not held by this worker (ascending, no duplicates)
+};
+
 class scheduler : private class_owner {
 public:
     /// `mapping` and `strat` must outlive the scheduler.
@@ -81,6 +88,20 @@ public:
     result<void> cancel(std::string_view job_id);
     /// Renews the leases of all the worker's assigned jobs.
     result<void> heartbeat(std::string_view worker_id);
+    /// An external worker's heartbeat (serve's POST /api/workers/{id}/heartbeat). Without
+    /// `listed` it is heartbeat(worker_id). With `listed` (the jobs the worker says it works
+    /// on), each job the worker holds that is not listed and was assigned strictly before the
+    /// worker's previous heartbeat of this kind is first handed back as release() does (pending,
+    /// the attempt not counted, event `requeued` naming the worker); with no previous
+    /// heartbeat nothing is. Listed jobs it does not hold come back in `unknown`. Either way the
+    /// leases of the jobs it still holds are renewed and this heartbeat's time is recorded.
+    ///
+    /// Why "before the previous heartbeat": a worker that takes its list after reading the
+    /// reply to heartbeat n-1 and has no claim outstanding that it sent before that reply
+    /// came, lists every job whose claim it read. A claim it sent after that reply reached
+    /// the scheduler after heartbeat n-1, so its job was assigned at or after that time and
+    /// is never handed back by heartbeat n, even while its reply is still on the way.
+    result<heartbeat_outcome> heartbeat(std::string_view worker_id, std::optional<std::span<const std::string>> listed);
     /// A running job's worker reports progress (0..100): the job is in progress and its lease
     /// is renewed.
     result<void> progress(std::string_view job_id, std::int64_t percent);
@@ -143,6 +164,9 @@ private:
     void set_timer(job& j, time_ms at);
     void clear_timer(job& j);
     void release_from_worker(job& j);
+    /// A running job back to pending, the attempt not counted (release, heartbeat hand-back).
+    void requeue_uncounted(job& j, const std::string& worker_id);
+    void renew_leases(const worker& w);
     /// A failed attempt at `failure_time`: retrying (back-off) while attempts remain, else failed.
     void record_failure(job& j, time_ms failure_time, bool retryable);
     time_ms backoff(std::int64_t attempts) const;
@@ -161,6 +185,10 @@ private:
     std::uint32_t next_serial_ = 1;
     job_table jobs_;
     std::unordered_map<std::string, worker, string_hash, std::equal_to<>> workers_;
+    /// Registered workers by worker::slot, so that completing a job reaches its worker without
+    /// looking its id up (map nodes do not move); freed slots are taken again.
+    std::vector<worker*> worker_slots_;
+    std::vector<std::uint32_t> free_worker_slots_;
     job_index index_;
     timer_heap timers_;
     std::vector<scheduler_event> events_;

@@ -15,6 +15,7 @@
 #include "core/worker_profile.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,8 +39,12 @@ result<worker_capabilities> parse_worker(const json::value& v, const service_map
 struct worker {
     worker_capabilities caps;
     sorted_ids assigned;             ///< ids of the jobs it holds (ordered: deterministic replays)
+    /// When its last external heartbeat (scheduler::heartbeat with a list or without) came:
+    /// a listing heartbeat hands back only jobs assigned before the one before it.
+    std::optional<std::int64_t> last_heartbeat;  ///< time_ms
     worker_profile profile;          ///< caps compiled for the claim path (set with caps)
     shared_string id;                ///< caps.worker_id, shared with the jobs it runs
+    std::uint32_t slot = 0;          ///< the scheduler's handle of it while registered (job::holder_slot)
     /// The claim path's verdict cache, by job_class::slot: serial * 2 + passes, or 0 when not
     /// known. Cleared with each new profile.
     std::vector<std::uint32_t> verdicts;

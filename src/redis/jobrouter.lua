@@ -31,7 +31,7 @@ kinds stay apart (D9); numbers are compared as the doubles cjson reads (strtod, 
 `<` on strings uses strcoll; ids are compared byte-wise with `bytes_greater` instead.
 --]]
 
-local LIBRARY_VERSION = 5
+local LIBRARY_VERSION = 6
 
 local PENDING = 'jobs:pending'
 local TIMERS = 'jobrouter:timers'
@@ -1120,21 +1120,67 @@ local function jobrouter_serve_unregister(_, args)
   return serve_reply(ctx, serve_unregister_worker(ctx, id))
 end
 
--- serve_heartbeat 0 now origin worker_id external_only(1|0):
--- {'ok', events, cancelled job ids...} | {'unknown_worker'|'in_process', events}
+-- serve_heartbeat 0 now origin worker_id external_only(1|0) [listed(1) job_id...]:
+-- Without `listed`: {'ok', events, cancelled job ids...}. With it (version 5; the job ids are
+-- the jobs the worker says it works on): each job the worker holds that is not listed and was
+-- assigned strictly before the worker's previous heartbeat (worker:<id> `heartbeat_at`) is
+-- handed back first, as jobrouter_release does (pending, the attempt not counted, its
+-- lease_token cleared: later reports are stale), with a `requeued` event naming the worker;
+-- reply {'ok', events, #cancelled, cancelled..., #unknown, unknown..., handed back...}, where
+-- unknown are listed ids the worker does not hold. Either way the remaining leases are renewed
+-- and `heartbeat_at` becomes now. | {'unknown_worker'|'in_process', events}
 local function jobrouter_serve_heartbeat(_, args)
   local ctx = serve_begin(args)
   local id = args[3]
   if redis.call('SISMEMBER', WORKERS, id) == 0 then return serve_reply(ctx, 'unknown_worker') end
-  if args[4] == '1' and redis.call('HGET', worker_key(id), 'serve_kind') == 'in-process' then
+  local wkey = worker_key(id)
+  if args[4] == '1' and redis.call('HGET', wkey, 'serve_kind') == 'in-process' then
     return serve_reply(ctx, 'in_process')
   end
   serve_seen(ctx, id)
+  local listed = args[5] == '1'
+  local unknown, handed = {}, {}
+  if listed then
+    local previous = tonumber(redis.call('HGET', wkey, 'heartbeat_at') or '')
+    local names, holds = {}, {}
+    local held = redis.call('HKEYS', active_key(id))
+    for _, job_id in ipairs(held) do holds[job_id] = true end
+    for i = 6, #args do
+      local name = args[i]
+      if not names[name] then
+        names[name] = true
+        if not holds[name] then unknown[#unknown + 1] = name end
+      end
+    end
+    table.sort(unknown, bytes_less)
+    if previous then
+      table.sort(held, bytes_less)
+      for _, job_id in ipairs(held) do
+        local at = tonumber(redis.call('HGET', job_key(job_id), 'assigned_at') or '')
+        if not names[job_id] and at and at < previous then
+          local r = jobrouter_release(nil, { args[1], job_id })
+          if r[1] == 'ok' then
+            redis.call('HSET', job_key(job_id), 'lease_token', '')
+            serve_event(ctx, 'requeued', job_id, id, "handed back: not listed by its worker's heartbeat")
+            handed[#handed + 1] = job_id
+          end
+        end
+      end
+    end
+  end
+  redis.call('HSET', wkey, 'heartbeat_at', num(ctx.now))
   jobrouter_heartbeat(nil, { args[1], id })
   local cancelled = redis.call('SMEMBERS', cancelled_key(id))
   table.sort(cancelled, bytes_less)
   redis.call('DEL', cancelled_key(id))
-  return serve_reply(ctx, 'ok', unpack(cancelled))
+  if not listed then return serve_reply(ctx, 'ok', unpack(cancelled)) end
+  -- Appended, not unpacked: Lua's stack bounds how many values unpack may return.
+  local out = serve_reply(ctx, 'ok', tostring(#cancelled))
+  for _, x in ipairs(cancelled) do out[#out + 1] = x end
+  out[#out + 1] = tostring(#unknown)
+  for _, x in ipairs(unknown) do out[#out + 1] = x end
+  for _, x in ipairs(handed) do out[#out + 1] = x end
+  return out
 end
 
 -- serve_renew 0 now origin worker_id...: renews the leases of these (in-process) workers' jobs
@@ -1393,7 +1439,7 @@ redis.register_function('findMatchingJob', find_matching_job)
 ro('jobrouter_serve_list', jobrouter_serve_list)
 ro('jobrouter_serve_workers', jobrouter_serve_workers)
 ro('jobrouter_serve_gauges', jobrouter_serve_gauges)
--- serve's explain and unroutable jobs (library version 5)
+-- serve's explain and unroutable jobs (library version 6)
 ro('jobrouter_serve_capabilities', jobrouter_serve_capabilities)
 ro('jobrouter_serve_waiting_classes', jobrouter_serve_waiting_classes)
 redis.register_function('jobrouter_serve_submit', jobrouter_serve_submit)

@@ -365,11 +365,20 @@ void api_router::handle(request&& req, respond_fn respond, client_link link) {
         }
         if (seg.size() == 4 && seg[3] == "heartbeat") {
             if (method != http::verb::post) return method_not_allowed("POST");
-            auto r = dispatcher_.heartbeat(id);
+            auto body = body_json();
+            if (!body) return;
+            auto jobs = heartbeat_jobs(*body, limits_);
+            if (!jobs) return from_error(jobs.error());
+            auto r = dispatcher_.heartbeat(id, *jobs);
             if (!r) return from_error(r.error());
-            json::array cancelled;
-            for (auto& c : r->cancelled_jobs) cancelled.emplace_back(c);
-            return reply(status::ok, json::object{{"success", true}, {"cancelled_jobs", std::move(cancelled)}});
+            auto ids = [](const std::vector<std::string>& v) { return json::array(v.begin(), v.end()); };
+            json::object out{{"success", true}, {"cancelled_jobs", ids(r->cancelled_jobs)}};
+            // Only a heartbeat that listed its jobs gets these (the reply is otherwise as before).
+            if (*jobs) {
+                out["unknown_jobs"] = ids(r->unknown_jobs);
+                out["handed_back_jobs"] = ids(r->handed_back);
+            }
+            return reply(status::ok, out);
         }
         return fail(status::not_found, "not_found", "no route for " + std::string(req.target()));
     }

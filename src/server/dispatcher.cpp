@@ -137,7 +137,11 @@ void dispatcher::after_change() {
                 newly_pending.push_back(e.job_id);
                 if (j && j->status == job_status::pending && !sched_.has_capable_worker(*j->cls)) mark_unroutable(*j);
                 break;
-            case event_kind::requeued: newly_pending.push_back(e.job_id); break;
+            case event_kind::requeued:
+                // Named worker: handed back by its heartbeat (it did not list the job).
+                if (!e.worker_id.empty()) de.message = kHandedBackMessage;
+                newly_pending.push_back(e.job_id);
+                break;
             case event_kind::assigned: {
                 clear_unroutable(e.job_id);
                 if (auto it = pending_since_.find(e.job_id); it != pending_since_.end()) {
@@ -550,15 +554,22 @@ api_result<void> dispatcher::unregister_external(std::string_view worker_id) {
     return unregister(worker_id);
 }
 
-api_result<dispatcher::heartbeat_reply> dispatcher::heartbeat(std::string_view worker_id) {
+api_result<dispatcher::heartbeat_reply> dispatcher::heartbeat(std::string_view worker_id,
+                                                              const std::optional<std::vector<std::string>>& jobs) {
     advance();
     auto ext = external_worker(worker_id);
     if (!ext) return ext.error();
     auto it = workers_.find(worker_id);
-    (void)sched_.heartbeat(worker_id);
+    auto outcome = sched_.heartbeat(worker_id, jobs ? std::optional<std::span<const std::string>>(*jobs) : std::nullopt);
+    heartbeat_reply reply{std::exchange(it->second.cancelled, {}), {}, {}};
+    if (outcome) {
+        // A handed-back job's lease token is no longer valid: its reports get 409.
+        for (const auto& id : outcome->handed_back) tokens_.erase(id);
+        reply.unknown_jobs = std::move(outcome->unknown);
+        reply.handed_back = std::move(outcome->handed_back);
+    }
     it->second.last_seen = sched_.now();
-    heartbeat_reply reply{std::exchange(it->second.cancelled, {})};
-    after_change();
+    after_change();  // offers the handed-back jobs to idle workers
     return reply;
 }
 

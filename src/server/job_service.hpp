@@ -58,6 +58,9 @@ struct dispatcher_event {
 
 boost::json::object event_json(const dispatcher_event& e);
 
+/// The message of a `requeued` event whose job a worker's heartbeat handed back (both stores).
+inline constexpr const char* kHandedBackMessage = "handed back: not listed by its worker's heartbeat";
+
 class job_service {
 public:
     using deliver_fn = std::function<void(assignment)>;
@@ -132,8 +135,15 @@ public:
 
     struct heartbeat_reply {
         std::vector<std::string> cancelled_jobs;  ///< its jobs cancelled since the last heartbeat
+        std::vector<std::string> unknown_jobs;    ///< listed in `jobs` but not held by the worker
+        std::vector<std::string> handed_back;     ///< held, not listed: back to pending (scheduler::heartbeat)
     };
-    virtual api_result<heartbeat_reply> heartbeat(std::string_view worker_id) = 0;
+    /// An external worker's heartbeat: renews its leases. With `jobs` (the jobs it says it works
+    /// on) it first hands back the jobs it holds but does not list that were assigned before
+    /// its previous heartbeat (the rule: scheduler::heartbeat), each `requeued`, its lease
+    /// token stale; listed jobs it does not hold come back in unknown_jobs.
+    virtual api_result<heartbeat_reply> heartbeat(std::string_view worker_id,
+                                                  const std::optional<std::vector<std::string>>& jobs) = 0;
     virtual api_result<void> progress(std::string_view job_id, std::string_view token, std::int64_t percent,
                                       const std::string& message = {}) = 0;
     virtual api_result<void> complete(std::string_view job_id, std::string_view token, boost::json::value result) = 0;

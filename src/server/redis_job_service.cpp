@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <unistd.h>
 
 namespace jobrouter {
@@ -820,8 +821,14 @@ bool redis_job_service::holds_jobs(std::string_view worker_id) {
     return std::any_of(local_jobs_.begin(), local_jobs_.end(), [&](const auto& kv) { return kv.second == worker_id; });
 }
 
-api_result<job_service::heartbeat_reply> redis_job_service::heartbeat(std::string_view worker_id) {
-    auto r = call("jobrouter_serve_heartbeat", {std::string(worker_id), "1"});
+api_result<job_service::heartbeat_reply> redis_job_service::heartbeat(std::string_view worker_id,
+                                                                      const std::optional<std::vector<std::string>>& jobs) {
+    std::vector<std::string> args{std::string(worker_id), "1"};
+    if (jobs) {
+        args.emplace_back("1");
+        args.insert(args.end(), jobs->begin(), jobs->end());
+    }
+    auto r = call("jobrouter_serve_heartbeat", std::move(args));
     if (!r) return r.error();
     drain();
     const std::string status = status_of(*r);
@@ -830,7 +837,24 @@ api_result<job_service::heartbeat_reply> redis_job_service::heartbeat(std::strin
         return conflict("worker " + quoted(worker_id) + " is an in-process worker of this server; the API serves external workers only");
     if (status != "ok") return unexpected("jobrouter_serve_heartbeat", *r);
     heartbeat_reply reply;
-    for (std::size_t i = 2; i < r->elements.size(); ++i) reply.cancelled_jobs.push_back(r->elements[i].text());
+    const auto& e = r->elements;
+    if (!jobs) {
+        for (std::size_t i = 2; i < e.size(); ++i) reply.cancelled_jobs.push_back(e[i].text());
+        return reply;
+    }
+    // #cancelled, cancelled..., #unknown, unknown..., handed back...
+    auto counted = [&](std::size_t& at, std::vector<std::string>& into) {
+        if (at >= e.size()) return false;
+        const std::size_t n = std::strtoull(e[at].text().c_str(), nullptr, 10);
+        if (n > e.size() - at - 1) return false;
+        for (std::size_t k = 0; k < n; ++k) into.push_back(e[at + 1 + k].text());
+        at += n + 1;
+        return true;
+    };
+    std::size_t at = 2;
+    if (!counted(at, reply.cancelled_jobs) || !counted(at, reply.unknown_jobs))
+        return unexpected("jobrouter_serve_heartbeat", *r);
+    for (; at < e.size(); ++at) reply.handed_back.push_back(e[at].text());
     return reply;
 }
 

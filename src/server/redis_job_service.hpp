@@ -94,7 +94,8 @@ public:
     void withdraw_wait(std::string_view worker_id, std::uint64_t serial) override;
     void ready_for_job(std::string_view worker_id, deliver_fn deliver) override;
 
-    api_result<heartbeat_reply> heartbeat(std::string_view worker_id) override;
+    api_result<heartbeat_reply> heartbeat(std::string_view worker_id,
+                                          const std::optional<std::vector<std::string>>& jobs) override;
     api_result<void> progress(std::string_view job_id, std::string_view token, std::int64_t percent,
                               const std::string& message = {}) override;
     api_result<void> complete(std::string_view job_id, std::string_view token, boost::json::value result) override;

@@ -160,24 +160,53 @@ api_result<json::value> parse_request_json(std::string_view text, const http_lim
     return v;
 }
 
+namespace {
+
+// One id at `where`: at most limits.max_id_bytes, no control characters.
+api_result<void> check_id(const std::string& where, std::string_view id, const http_limits& limits) {
+    if (id.size() > limits.max_id_bytes)
+        return limit_exceeded(where, "a value of " + std::to_string(id.size()) + " bytes", limits.max_id_bytes, "--max-id-bytes");
+    if (auto at = control_character_at(id)) {
+        char code[8];
+        std::snprintf(code, sizeof code, "U+%04X", at->second);
+        return api_error{400, "invalid_request",
+                         where + ": holds the control character " + code + " at byte " + std::to_string(at->first) +
+                             " (ids go into URLs, events and log lines: no control characters)"};
+    }
+    return {};
+}
+
+}  // namespace
+
 api_result<void> check_ids(const json::value& body, std::initializer_list<std::string_view> fields, const http_limits& limits) {
     if (!body.is_object()) return {};
     for (auto f : fields) {
         const json::value* v = body.get_object().if_contains(f);
         if (!v || !v->is_string()) continue;
-        const std::string_view id = v->get_string();
-        const std::string where = "body." + std::string(f);
-        if (id.size() > limits.max_id_bytes)
-            return limit_exceeded(where, "a value of " + std::to_string(id.size()) + " bytes", limits.max_id_bytes, "--max-id-bytes");
-        if (auto at = control_character_at(id)) {
-            char code[8];
-            std::snprintf(code, sizeof code, "U+%04X", at->second);
-            return api_error{400, "invalid_request",
-                             where + ": holds the control character " + code + " at byte " + std::to_string(at->first) +
-                                 " (ids go into URLs, events and log lines: no control characters)"};
-        }
+        if (auto ok = check_id("body." + std::string(f), v->get_string(), limits); !ok) return ok.error();
     }
     return {};
+}
+
+api_result<std::optional<std::vector<std::string>>> heartbeat_jobs(const json::value& body, const http_limits& limits) {
+    if (!body.is_object()) return api_error{400, "invalid_request", "body: must be a JSON object, got " + describe(body)};
+    const json::value* v = body.get_object().if_contains("jobs");
+    if (!v) return std::optional<std::vector<std::string>>();
+    if (!v->is_array())
+        return api_error{400, "invalid_request", "body.jobs: must be an array of the job ids the worker works on, got " + describe(*v)};
+    const json::array& a = v->get_array();
+    if (a.size() > kMaxHeartbeatJobs)
+        return api_error{400, "limit_exceeded", "body.jobs: " + std::to_string(a.size()) + " job ids, over the limit of " +
+                                                    std::to_string(kMaxHeartbeatJobs) + " (a worker lists only the jobs it works on)"};
+    std::vector<std::string> ids;
+    ids.reserve(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const std::string where = "body.jobs[" + std::to_string(i) + "]";
+        if (!a[i].is_string()) return api_error{400, "invalid_request", where + ": must be a string (a job id), got " + describe(a[i])};
+        if (auto ok = check_id(where, a[i].get_string(), limits); !ok) return ok.error();
+        ids.emplace_back(a[i].get_string());
+    }
+    return std::optional<std::vector<std::string>>(std::move(ids));
 }
 
 api_result<void> check_requirements_size(const json::value& body, const http_limits& limits) {

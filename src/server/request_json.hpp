@@ -16,6 +16,9 @@
 #include <boost/json.hpp>
 
 #include <initializer_list>
+#include <optional>
+#include <string>
+#include <vector>
 #include <string_view>
 
 namespace jobrouter {
@@ -29,6 +32,15 @@ api_result<boost::json::value> parse_request_json(std::string_view text, const h
 /// its byte).
 api_result<void> check_ids(const boost::json::value& body, std::initializer_list<std::string_view> fields,
                            const http_limits& limits);
+
+/// The most job ids one heartbeat may list.
+inline constexpr std::size_t kMaxHeartbeatJobs = 1000;
+
+/// A heartbeat body's `jobs` (the jobs the worker works on): nullopt when absent; else an
+/// array of at most kMaxHeartbeatJobs strings, each checked as check_ids checks an id. The
+/// body must be an object (an empty body is read as {}). Errors are 400 naming the field
+/// (body.jobs, body.jobs[3]) and the problem.
+api_result<std::optional<std::vector<std::string>>> heartbeat_jobs(const boost::json::value& body, const http_limits& limits);
 
 /// Checks a job submission's `requirements` against limits.max_requirements_bytes (its
 /// size as compact JSON text).
