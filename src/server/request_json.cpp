@@ -101,7 +101,15 @@ struct path_step {
 
     std::string text() const {
         if (!parent) return "body";
-        return parent->text() + (is_index ? "[" + std::to_string(index) + "]" : key_step(key));
+        std::string out = parent->text();
+        if (is_index) {
+            out += '[';
+            out += std::to_string(index);
+            out += ']';
+        } else {
+            out += key_step(key);
+        }
+        return out;
     }
 };
 
