@@ -1,9 +1,8 @@
 #include "server/auth.hpp"
 
-#include <boost/url/parse.hpp>
+#include "server/request_target.hpp"
 
 #include <cctype>
-#include <vector>
 
 namespace jobrouter {
 
@@ -21,13 +20,11 @@ std::string_view to_string(route_class c) {
 route_class route_class_of(http::verb method, std::string_view target) {
     // Decoded exactly as api_router decodes them, so that no spelling of a path (%61 for a,
     // a trailing slash) reaches a route under another class.
-    auto url = boost::urls::parse_origin_form(target);
-    if (!url) return route_class::client;
-    std::vector<std::string> seg;
-    for (auto s : url->segments()) seg.push_back(s);
-    if (!seg.empty() && seg.back().empty()) seg.pop_back();
+    const auto parsed = request_target::parse(target);
+    if (!parsed) return route_class::client;
+    const request_target& seg = *parsed;
 
-    if (seg == std::vector<std::string>{"health"}) return route_class::open;
+    if (seg.is({"health"})) return route_class::open;
     if (seg.size() < 2 || seg[0] != "api") return route_class::client;
     if (seg[1] == "workers") {
         if (seg.size() == 2) return method == http::verb::post ? route_class::worker : route_class::client;

@@ -9,6 +9,8 @@
 // compared in constant time and never logged or echoed.
 #pragma once
 
+#include <ostream>  // before Beast's verb.hpp, which uses std::ostream without including it
+
 #include <boost/beast/http/verb.hpp>
 
 #include <optional>

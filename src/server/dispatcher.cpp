@@ -352,12 +352,15 @@ std::string dispatcher::new_token() {
     return buf;
 }
 
-api_result<dispatcher::submit_outcome> dispatcher::submit(const json::value& body) {
+api_result<dispatcher::submit_outcome> dispatcher::submit(json::value body) {
     advance();
     if (!body.is_object()) return api_error{400, "invalid_request", "body: must be a JSON object, got " + describe(body)};
-    json::value with_id = body;
-    json::object& o = with_id.get_object();
-    if (!o.contains("id")) {
+    // One body, no copies (they were ~7.5% of serve's time per job, bench http): a generated id
+    // is added for parse_job_spec and taken out again, so that the stored body is the one the
+    // client sent (a later submit with that id and this body is a conflict, as before).
+    json::object& o = body.get_object();
+    const bool generated_id = !o.contains("id");
+    if (generated_id) {
         std::string id;
         do {
             char buf[48];
@@ -367,7 +370,8 @@ api_result<dispatcher::submit_outcome> dispatcher::submit(const json::value& bod
         } while (sched_.find_job(id));
         o["id"] = id;
     }
-    auto spec = parse_job_spec(with_id, "job");
+    auto spec = parse_job_spec(body, "job");
+    if (generated_id) o.stable_erase("id");
     if (!spec) return bad_request(spec.error());
     if (sched_.find_job(spec->id)) {
         auto stored = bodies_.find(spec->id);
@@ -396,7 +400,7 @@ api_result<dispatcher::submit_outcome> dispatcher::submit(const json::value& bod
     auto submitted = sched_.submit(std::move(*spec));
     if (!submitted) return bad_request(submitted.error());
     by_seq_[(*submitted)->seq] = id;
-    bodies_[id] = body;
+    bodies_[id] = std::move(body);
     after_change();
     submit_outcome created{submit_kind::created, id, {}};
     if (is_unroutable(id))

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <iterator>
 #include <string>
@@ -34,7 +35,15 @@ bool is_disconnect(const beast::error_code& ec) {
 
 http_session::http_session(boost::asio::ip::tcp::socket&& socket, api_router& router, const http_limits& limits,
                            const auth_settings& auth, connection_slot slot)
-    : stream_(std::move(socket)), router_(router), limits_(limits), auth_(auth), slot_(std::move(slot)) {}
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      check_interval_(std::max<clock_type::duration>(
+          std::min({limits.idle_timeout, limits.header_timeout, limits.read_timeout, limits.write_timeout}),
+          std::chrono::milliseconds(1))),
+      router_(router),
+      limits_(limits),
+      auth_(auth),
+      slot_(std::move(slot)) {}
 
 void http_session::run() { read_next(); }
 
@@ -54,8 +63,8 @@ void http_session::read_next() {
         first_request_ = false;
         return read_header();
     }
-    stream_.expires_after(limits_.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), beast::bind_front_handler(&http_session::on_idle_read, shared_from_this()));
+    set_deadline(clock_type::now() + limits_.idle_timeout);
+    socket_.async_read_some(buffer_.prepare(4096), beast::bind_front_handler(&http_session::on_idle_read, shared_from_this()));
 }
 
 void http_session::on_idle_read(beast::error_code ec, std::size_t bytes) {
@@ -66,8 +75,8 @@ void http_session::on_idle_read(beast::error_code ec, std::size_t bytes) {
 }
 
 void http_session::read_header() {
-    stream_.expires_at(request_start_ + std::min(limits_.header_timeout, limits_.read_timeout));
-    http::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_header, shared_from_this()));
+    set_deadline(request_start_ + std::min(limits_.header_timeout, limits_.read_timeout));
+    http::async_read_header(socket_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_header, shared_from_this()));
 }
 
 void http_session::on_header(beast::error_code ec, std::size_t bytes) {
@@ -82,13 +91,13 @@ void http_session::on_header(beast::error_code ec, std::size_t bytes) {
         return send(std::move(res));
     }
     if (parser_->is_done()) return on_read({}, 0);
-    stream_.expires_at(request_start_ + limits_.read_timeout);
+    set_deadline(request_start_ + limits_.read_timeout);
     if (beast::iequals(header[http::field::expect], "100-continue")) {
         // The client (curl, for bodies over 1 KiB) waits for this before sending the body: the
         // header passed the token and size checks, so ask for it now instead of letting the
         // client wait a second.
         auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_, header.version());
-        http::async_write(stream_, *go_on, [self = shared_from_this(), go_on](beast::error_code ec, std::size_t) {
+        http::async_write(socket_, *go_on, [self = shared_from_this(), go_on](beast::error_code ec, std::size_t) {
             if (ec) return self->do_close();
             self->read_body();
         });
@@ -98,7 +107,7 @@ void http_session::on_header(beast::error_code ec, std::size_t bytes) {
 }
 
 void http_session::read_body() {
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+    http::async_read(socket_, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
 void http_session::refuse_request(http::status status, std::string code, std::string message) {
@@ -122,9 +131,10 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
                                   " (--max-header-bytes raises it)");
     if (ec) return refuse_request(http::status::bad_request, "bad_http", "malformed HTTP request: " + ec.message());
     auto req = parser_->release();
-    stream_.expires_never();
+    clear_deadline();
     if (beast::websocket::is_upgrade(req)) {
-        router_.upgrade(std::move(stream_), std::move(req), std::move(slot_));
+        timer_.cancel();
+        router_.upgrade(beast::tcp_stream(std::move(socket_)), std::move(req), std::move(slot_));
         return;  // the stream now belongs to the WebSocket session, or was answered and closed
     }
     // The router may answer later (long-poll claims): the session waits without a deadline,
@@ -138,7 +148,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
 
 bool http_session::client_gone() {
     char byte;
-    const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const ssize_t n = ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return true;  // end of stream: the client closed (at least its sending side)
     return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
 }
@@ -147,7 +157,7 @@ bool http_session::client_gone() {
 // calls `on_gone`; bytes of a next request leave them for the parser and stop watching. The
 // wait ends with the connection (closing the socket cancels it).
 void http_session::watch_hang_up(std::function<void()> on_gone) {
-    stream_.socket().async_wait(boost::asio::ip::tcp::socket::wait_read,
+    socket_.async_wait(boost::asio::ip::tcp::socket::wait_read,
                                 [self = shared_from_this(), on_gone = std::move(on_gone)](beast::error_code ec) {
                                     if (!ec && self->client_gone()) on_gone();
                                 });
@@ -159,25 +169,29 @@ void http_session::watch_hang_up(std::function<void()> on_gone) {
 void http_session::send(response res) {
     res.prepare_payload();
     const bool close = res.need_eof();
-    auto out = std::make_shared<std::string>();
     const std::string_view reason = res.reason();
-    out->reserve(64 + res.body().size() + 64 * static_cast<std::size_t>(std::distance(res.begin(), res.end())));
-    out->append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-    out->append(std::to_string(res.result_int()));
-    out->push_back(' ');
-    out->append(reason.data(), reason.size());
-    out->append("\r\n");
+    // One response is written at a time (the next request is read after the write): the
+    // buffer's capacity is kept from one response to the next.
+    out_.clear();
+    out_.reserve(64 + res.body().size() + 64 * static_cast<std::size_t>(std::distance(res.begin(), res.end())));
+    out_.append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    char status[16];
+    const auto status_end = std::to_chars(status, status + sizeof status, res.result_int()).ptr;
+    out_.append(status, status_end);
+    out_.push_back(' ');
+    out_.append(reason.data(), reason.size());
+    out_.append("\r\n");
     for (const auto& field : res) {
-        out->append(field.name_string().data(), field.name_string().size());
-        out->append(": ");
-        out->append(field.value().data(), field.value().size());
-        out->append("\r\n");
+        out_.append(field.name_string().data(), field.name_string().size());
+        out_.append(": ");
+        out_.append(field.value().data(), field.value().size());
+        out_.append("\r\n");
     }
-    out->append("\r\n");
-    out->append(res.body());
-    stream_.expires_after(limits_.write_timeout);
-    boost::asio::async_write(stream_, boost::asio::buffer(*out),
-                             [self = shared_from_this(), out, close](beast::error_code ec, std::size_t) { self->on_write(ec, close); });
+    out_.append("\r\n");
+    out_.append(res.body());
+    set_deadline(clock_type::now() + limits_.write_timeout);
+    boost::asio::async_write(socket_, boost::asio::buffer(out_),
+                             [self = shared_from_this(), close](beast::error_code ec, std::size_t) { self->on_write(ec, close); });
 }
 
 void http_session::on_write(beast::error_code ec, bool close) {
@@ -191,7 +205,7 @@ void http_session::on_write(beast::error_code ec, bool close) {
 // the client closes too, for a bounded time and number of bytes.
 void http_session::linger_close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
     linger_deadline_ = clock_type::now() + std::min<clock_type::duration>(kLinger, limits_.header_timeout);
     buffer_.consume(buffer_.size());
     drain();
@@ -199,8 +213,8 @@ void http_session::linger_close() {
 
 void http_session::drain() {
     if (drained_ > kLingerBytes) return do_close();
-    stream_.expires_at(linger_deadline_);
-    stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    set_deadline(linger_deadline_);
+    socket_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
         if (ec) return self->do_close();
         self->drained_ += n;
         self->drain();
@@ -208,9 +222,36 @@ void http_session::drain() {
 }
 
 void http_session::do_close() {
+    clear_deadline();
+    timer_.cancel();
     beast::error_code ignored;
-    stream_.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+}
+
+void http_session::set_deadline(clock_type::time_point deadline) {
+    deadline_ = deadline;
+    // A wait that ends before the deadline re-checks it then: no timer operation per request.
+    if (!timer_waiting_ || timer_.expiry() > deadline) arm_timer(deadline);
+}
+
+// At most check_interval_ ahead, so that every later phase's deadline (now + one of the
+// timeouts) falls after the armed time and needs no re-arming.
+void http_session::arm_timer(clock_type::time_point deadline) {
+    timer_.expires_at(std::min(deadline, clock_type::now() + check_interval_));  // cancels a pending wait
+    timer_waiting_ = true;
+    timer_.async_wait(beast::bind_front_handler(&http_session::on_timer, shared_from_this()));
+}
+
+void http_session::on_timer(beast::error_code ec) {
+    if (ec == boost::asio::error::operation_aborted) return;  // re-armed (a newer wait is pending) or closed
+    timer_waiting_ = false;
+    if (deadline_ == clock_type::time_point::max() || !socket_.is_open()) return;  // armed again when a deadline is set
+    if (clock_type::now() < deadline_) return arm_timer(deadline_);
+    // Too slow: closing the socket ends the pending read or write with operation_aborted.
+    clear_deadline();
+    beast::error_code ignored;
+    socket_.close(ignored);
 }
 
 }  // namespace jobrouter

@@ -80,7 +80,7 @@ public:
     };
     /// POST /api/jobs. A body `id` makes it idempotent: same id and same body -> existing;
     /// same id, different body -> 409. Without `id` one is generated.
-    virtual api_result<submit_outcome> submit(const boost::json::value& body) = 0;
+    virtual api_result<submit_outcome> submit(boost::json::value body) = 0;
     virtual api_result<boost::json::object> get_job(std::string_view job_id) = 0;
     /// The job's status after a report (progress, complete, fail), nullopt when it is gone.
     virtual std::optional<std::string> job_status(std::string_view job_id) = 0;

@@ -499,7 +499,7 @@ api_error redis_job_service::job_refusal(const std::string& code, const std::str
     return api_error{500, "store_error", "jobrouter store: unexpected reply " + quoted(code) + " for job " + quoted(job_id)};
 }
 
-api_result<job_service::submit_outcome> redis_job_service::submit(const json::value& body) {
+api_result<job_service::submit_outcome> redis_job_service::submit(json::value body) {
     if (!body.is_object()) return api_error{400, "invalid_request", "body: must be a JSON object, got " + describe(body)};
     const time_ms now = clock_.now_ms();
     json::value with_id = body;

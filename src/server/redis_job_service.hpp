@@ -74,7 +74,7 @@ public:
                                                              std::string origin);
     ~redis_job_service() override;
 
-    api_result<submit_outcome> submit(const boost::json::value& body) override;
+    api_result<submit_outcome> submit(boost::json::value body) override;
     api_result<boost::json::object> get_job(std::string_view job_id) override;
     std::optional<std::string> job_status(std::string_view job_id) override;
     api_result<void> cancel(std::string_view job_id) override;

@@ -91,35 +91,57 @@ std::string key_step(std::string_view key) {
     return "[" + quoted(shown) + (shown.size() < key.size() ? "..." : "") + "]";
 }
 
+// Where a value sits in the body ("body.payload.items[3]"), as a chain of steps on the
+// caller's stack: the text is built only for an error, not for every value checked.
+struct path_step {
+    const path_step* parent = nullptr;  ///< nullptr: the body itself
+    std::string_view key;               ///< an object member's key, or
+    std::size_t index = 0;              ///< an array element's index (when is_index)
+    bool is_index = false;
+
+    std::string text() const {
+        if (!parent) return "body";
+        std::string out = parent->text();
+        if (is_index) {
+            out += '[';
+            out += std::to_string(index);
+            out += ']';
+        } else {
+            out += key_step(key);
+        }
+        return out;
+    }
+};
+
 struct checker {
     const http_limits& limits;
 
-    std::optional<api_error> string(std::string_view s, const std::string& path, const char* what) const {
+    std::optional<api_error> string(std::string_view s, const path_step& path, const char* what) const {
         if (auto bad = invalid_utf8_at(s))
             return api_error{400, "invalid_json",
-                             path + ": " + what + " is not valid UTF-8 (byte " + std::to_string(*bad) + " of it)"};
+                             path.text() + ": " + what + " is not valid UTF-8 (byte " + std::to_string(*bad) + " of it)"};
         if (s.size() > limits.max_string_bytes)
-            return limit_exceeded(path, std::string(what) + " of " + std::to_string(s.size()) + " bytes", limits.max_string_bytes,
-                                  "--max-string-bytes");
+            return limit_exceeded(path.text(), std::string(what) + " of " + std::to_string(s.size()) + " bytes",
+                                  limits.max_string_bytes, "--max-string-bytes");
         return std::nullopt;
     }
 
-    std::optional<api_error> value(const json::value& v, const std::string& path) const {
+    std::optional<api_error> value(const json::value& v, const path_step& path) const {
         switch (v.kind()) {
         case json::kind::double_:
             if (!std::isfinite(v.get_double()))
-                return api_error{400, "invalid_json", path + ": number is out of range (it overflows a double)"};
+                return api_error{400, "invalid_json", path.text() + ": number is out of range (it overflows a double)"};
             return std::nullopt;
         case json::kind::string: return string(v.get_string(), path, "string");
         case json::kind::array: {
             const auto& a = v.get_array();
             for (std::size_t i = 0; i < a.size(); ++i)
-                if (auto e = value(a[i], path + "[" + std::to_string(i) + "]")) return e;
+                if (auto e = value(a[i], path_step{&path, {}, i, true})) return e;
             return std::nullopt;
         }
         case json::kind::object:
             for (const auto& kv : v.get_object()) {
-                const std::string child = path + key_step(kv.key());
+                const path_step child{&path, kv.key(), 0, false};
                 if (auto e = string(kv.key(), child, "key")) return e;
                 if (auto e = value(kv.value(), child)) return e;
             }
@@ -141,7 +163,10 @@ api_result<json::value> parse_request_json(std::string_view text, const http_lim
     options.max_depth = limits.max_json_depth;
     // Strings are checked below, with their path: Boost.JSON would only say "syntax error".
     options.allow_invalid_utf8 = true;
-    json::parser p(json::storage_ptr(), options);
+    // The parser's working stack on ours: no allocation for it per request (bodies nested
+    // deeper than this buffer holds make it allocate, as before).
+    unsigned char temp[4096];
+    json::parser p(json::storage_ptr(), options, temp);
     boost::system::error_code ec;
     const std::size_t used = p.write(text.data(), text.size(), ec);
     if (ec == json::error::too_deep)
@@ -156,7 +181,7 @@ api_result<json::value> parse_request_json(std::string_view text, const http_lim
         return api_error{400, "invalid_json", "body: invalid JSON at " + position(text, used) + ": " + what};
     }
     json::value v = p.release();
-    if (auto e = checker{limits}.value(v, "body")) return *e;
+    if (auto e = checker{limits}.value(v, path_step{})) return *e;
     return v;
 }
 
