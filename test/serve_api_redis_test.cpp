@@ -8,30 +8,10 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include "test/support/redis_server.hpp"
-
-#include <memory>
-
-namespace {
-
-// One redis-server for the whole module; the fixture's servers use it.
-struct redis_for_module {
-    redis_for_module();
-    std::unique_ptr<jobrouter::test::redis_server> server;
-};
-
-}  // namespace
+#include "test/support/redis_store_module.hpp"
 
 // The included cases' fixture lives in an anonymous namespace, as in their own module.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wsubobject-linkage"
 #include "serve_api_test.cpp"
 #pragma GCC diagnostic pop
-
-namespace {
-redis_for_module::redis_for_module() : server(std::make_unique<jobrouter::test::redis_server>()) {
-    default_store_url() = server->url(0);
-}
-}  // namespace
-
-BOOST_TEST_GLOBAL_FIXTURE(redis_for_module);
