@@ -16,10 +16,6 @@ namespace json = boost::json;
 
 namespace {
 
-api_error bad_request(const error& e) { return api_error{400, "invalid_request", e.text()}; }
-api_error not_found(std::string what) { return api_error{404, "not_found", std::move(what)}; }
-api_error conflict(std::string what) { return api_error{409, "conflict", std::move(what)}; }
-
 // Connectors report {"message": ...}; clients may send a plain string.
 std::string error_text(const json::value& e) {
     if (e.is_string()) return std::string(e.get_string());

@@ -8,6 +8,10 @@ namespace jobrouter {
 
 namespace json = boost::json;
 
+api_error bad_request(const error& e) { return api_error{400, "invalid_request", e.text()}; }
+api_error not_found(std::string what) { return api_error{404, "not_found", std::move(what)}; }
+api_error conflict(std::string what) { return api_error{409, "conflict", std::move(what)}; }
+
 void throw_exception_from_error(const api_error& e, const boost::source_location&) {
     throw std::runtime_error(e.code + ": " + e.message);
 }

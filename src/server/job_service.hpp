@@ -8,6 +8,7 @@
 // counters and the metrics hooks.
 #pragma once
 
+#include "core/error.hpp"
 #include "core/scheduler_event.hpp"
 #include "core/service_mapping.hpp"
 #include "strategies/strategy.hpp"
@@ -47,6 +48,12 @@ template <class T>
 using api_result = boost::system::result<T, api_error>;
 
 [[noreturn]] void throw_exception_from_error(const api_error& e, const boost::source_location&);
+
+/// The refusals both stores word alike: 400 invalid_request with the error's text (what is
+/// wrong and where), 404 not_found, 409 conflict.
+api_error bad_request(const error& e);
+api_error not_found(std::string what);
+api_error conflict(std::string what);
 
 /// A state change, as sent to subscribers (see event_json for the JSON form).
 struct dispatcher_event {

@@ -24,10 +24,6 @@ namespace json = boost::json;
 
 namespace {
 
-api_error bad_request(const error& e) { return api_error{400, "invalid_request", e.text()}; }
-api_error not_found(std::string what) { return api_error{404, "not_found", std::move(what)}; }
-api_error conflict(std::string what) { return api_error{409, "conflict", std::move(what)}; }
-
 std::string json_list(std::span<const std::string> items) {
     json::array a;
     for (const auto& s : items) a.emplace_back(s);
