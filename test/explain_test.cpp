@@ -7,6 +7,7 @@
 #include "app/mapping_source.hpp"
 #include "app/replay.hpp"
 #include "strategies/strategy_registry.hpp"
+#include "test/support/one_service_mapping.hpp"
 
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
@@ -24,13 +25,7 @@ namespace {
 
 constexpr time_ms kT0 = 1700000000000;
 
-const service_mapping& test_mapping() {
-    static const service_mapping m =
-        load_mapping(R"({"workers":{"gpu":{"services":["svc"],"job_types_accepted":[{"job_type":"x","service":"svc"}]}},"services":{}})",
-                     "test.json", [](const std::string&) { return std::nullopt; })
-            .value();
-    return m;
-}
+const service_mapping& test_mapping() { return test::one_service_mapping(); }
 
 struct fixture {
     explicit fixture(std::string strategy_name = "job-type")

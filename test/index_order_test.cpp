@@ -8,6 +8,7 @@
 #include "core/scheduler.hpp"
 
 #include "strategies/strategy_registry.hpp"
+#include "test/support/one_service_mapping.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -22,13 +23,7 @@ namespace {
 
 constexpr time_ms kT0 = 1700000000000;
 
-const service_mapping& mapping() {
-    static const service_mapping m =
-        load_mapping(R"({"workers":{"gpu":{"services":["svc"],"job_types_accepted":[{"job_type":"x","service":"svc"}]}},"services":{}})",
-                     "test.json", [](const std::string&) { return std::nullopt; })
-            .value();
-    return m;
-}
+const service_mapping& mapping() { return test::one_service_mapping(); }
 
 struct fixture {
     fixture() : strat(make_strategy("job-type").value()), s(mapping(), *strat, scheduler_options{1000, 0, 0}) {

@@ -3,6 +3,7 @@
 #include "core/scheduler.hpp"
 
 #include "strategies/strategy_registry.hpp"
+#include "test/support/one_service_mapping.hpp"
 
 #include <boost/test/unit_test.hpp>
 
@@ -12,13 +13,7 @@ namespace {
 
 constexpr time_ms kT0 = 1700000000000;
 
-const service_mapping& empty_mapping() {
-    static const service_mapping m =
-        load_mapping(R"({"workers":{"gpu":{"services":["svc"],"job_types_accepted":[{"job_type":"x","service":"svc"}]}},"services":{}})",
-                     "test.json", [](const std::string&) { return std::nullopt; })
-            .value();
-    return m;
-}
+const service_mapping& empty_mapping() { return test::one_service_mapping(); }
 
 struct fixture {
     explicit fixture(scheduler_options o = {1000, 100, 1000}, std::string strategy_name = "job-type")
